@@ -1,0 +1,1 @@
+"""Facility sample logistics tracker: shipments, dewars, containers and samples as events."""

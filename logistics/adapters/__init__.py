@@ -1,0 +1,1 @@
+"""Adapters: the database, the read model, personal-data keys and the fixture files."""

@@ -1,0 +1,86 @@
+"""One database URL configures everything: the event store and the read model.
+
+`sqlite:///logistics.db` (the default) or `postgresql://user@host:5432/dbname`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_URL = "sqlite:///logistics.db"
+ENV_VAR = "LOGISTICS_DATABASE_URL"
+
+
+class DatabaseURLError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Database:
+    url: URL
+
+    @classmethod
+    def from_url(cls, text: str | None = None) -> "Database":
+        text = text or os.environ.get(ENV_VAR) or DEFAULT_URL
+        try:
+            url = make_url(text)
+        except ArgumentError:
+            raise DatabaseURLError(
+                f"database URL {text!r} is not valid: expected sqlite:///FILE or postgresql://USER@HOST:PORT/DBNAME"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise DatabaseURLError(f"database URL {text!r} names {url.get_backend_name()!r}: expected sqlite or postgresql")
+        if url.get_backend_name() == "sqlite" and not url.database:
+            raise DatabaseURLError(f"database URL {text!r} names no file: an in-memory database would lose every event")
+        return cls(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.url.database or "")
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        if self.is_sqlite:
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.url.database or "postgres",
+            "POSTGRES_HOST": self.url.host or "127.0.0.1",
+            "POSTGRES_PORT": str(self.url.port or 5432),
+            "POSTGRES_USER": self.url.username or "postgres",
+            "POSTGRES_PASSWORD": self.url.password or "",
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "10",
+        }
+
+    def engine(self, *, writer: bool = False) -> Engine:
+        """A SQLAlchemy engine; on SQLite the writer engine takes the write lock at BEGIN."""
+        if self.is_sqlite:
+            engine = create_engine(self.url.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30})
+
+            @event.listens_for(engine, "connect")
+            def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+                dbapi_connection.isolation_level = None
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+            @event.listens_for(engine, "begin")
+            def _begin(conn):  # type: ignore[no-untyped-def]
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+            return engine
+        return create_engine(self.url.set(drivername="postgresql+psycopg"), pool_size=10, max_overflow=10,
+                             pool_pre_ping=True)

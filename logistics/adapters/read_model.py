@@ -1,0 +1,209 @@
+"""The read model: SQLAlchemy tables of current state, for the list questions.
+
+Kept by `Projection`: it reads the event store's notifications in order, applies a batch,
+and moves its tracking position in the same transaction as the rows, so a crash never
+applies an event twice or skips one. `rebuild` drops the tables and replays every event.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Any, Callable, Iterable
+from uuid import UUID
+
+from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, String, Table, Text,
+                        delete, insert, select, update)
+
+from logistics.domain.changer import SampleChanger
+from logistics.domain.container import Container
+from logistics.domain.dewar import Dewar
+from logistics.domain.people import Person, Proposal
+from logistics.domain.registry import Location
+from logistics.domain.sample import Sample
+from logistics.domain.shipment import Shipment
+
+metadata = MetaData()
+S = String(80)
+
+tracking = Table("rm_tracking", metadata, Column("name", S, primary_key=True), Column("position", Integer, nullable=False))
+shipments = Table(
+    "rm_shipments", metadata,
+    Column("id", S, primary_key=True), Column("proposal", S, index=True), Column("name", Text),
+    Column("workflow", S, index=True), Column("safety_level", S), Column("courier", S),
+    Column("tracking_number", S), Column("dewar_count", Integer), Column("labels_printed", Integer),
+    Column("registered_at", DateTime(timezone=True)), Column("updated_at", DateTime(timezone=True)),
+)
+dewars = Table(
+    "rm_dewars", metadata,
+    Column("id", S, primary_key=True), Column("barcode", S, unique=True), Column("facility_code", S),
+    Column("kind", S), Column("shipment_id", S, index=True), Column("proposal", S, index=True),
+    Column("where_kind", S), Column("where_code", S, index=True), Column("workflow", S, index=True),
+    Column("unexpected", Boolean), Column("return_courier", S), Column("return_tracking", S),
+    Column("loaded_count", Integer), Column("updated_at", DateTime(timezone=True)),
+)
+containers = Table(
+    "rm_containers", metadata,
+    Column("id", S, primary_key=True), Column("barcode", S, unique=True), Column("container_type", S),
+    Column("proposal", S, index=True), Column("shipment_id", S), Column("dewar_id", S, index=True),
+    Column("parent_kind", S), Column("parent_id", S), Column("position", S),
+    Column("loaded_instrument", S, index=True), Column("loaded_position", S), Column("at_instrument", S),
+    Column("disposed", Boolean), Column("updated_at", DateTime(timezone=True)),
+)
+samples = Table(
+    "rm_samples", metadata,
+    Column("id", S, primary_key=True), Column("name", Text), Column("kind", S), Column("proposal", S, index=True),
+    Column("container_id", S, index=True), Column("position", S), Column("removed", Boolean),
+    Column("updated_at", DateTime(timezone=True)),
+)
+changer_positions = Table(
+    "rm_changer_positions", metadata,
+    Column("instrument", S, primary_key=True), Column("position", S, primary_key=True),
+    Column("accepts", Text), Column("container_id", S),
+)
+locations = Table("rm_locations", metadata, Column("code", S, primary_key=True), Column("name", Text), Column("kind", S))
+proposals = Table("rm_proposals", metadata, Column("code", S, primary_key=True), Column("id", S), Column("title", Text))
+members = Table(
+    "rm_members", metadata, Column("proposal", S, primary_key=True), Column("person_id", S, primary_key=True),
+    Column("role", S),
+)
+TABLES = [shipments, dewars, containers, samples, changer_positions, locations, proposals, members]
+
+
+def _shipment(a: Shipment) -> dict[Table, list[dict[str, Any]]]:
+    return {shipments: [dict(id=str(a.id), proposal=a.proposal, name=a.name, workflow=a.workflow,
+                             safety_level=a.safety_level, courier=a.courier, tracking_number=a.tracking_number,
+                             dewar_count=len(a.dewars), labels_printed=a.labels_printed,
+                             registered_at=a.created_on, updated_at=a.modified_on)]}
+
+
+def _dewar(a: Dewar) -> dict[Table, list[dict[str, Any]]]:
+    return {dewars: [dict(id=str(a.id), barcode=a.barcode, facility_code=a.facility_code, kind=a.kind,
+                          shipment_id=str(a.shipment_id) if a.shipment_id else None, proposal=a.proposal,
+                          where_kind=a.where["kind"], where_code=a.where["code"], workflow=a.workflow,
+                          unexpected=a.unexpected, return_courier=a.return_courier,
+                          return_tracking=a.return_tracking, loaded_count=len(a.loaded), updated_at=a.modified_on)]}
+
+
+def _container(a: Container) -> dict[Table, list[dict[str, Any]]]:
+    parent = a.parent or {}
+    loaded = a.loaded or {}
+    return {containers: [dict(id=str(a.id), barcode=a.barcode, container_type=a.container_type, proposal=a.proposal,
+                              shipment_id=a.shipment_id, dewar_id=a.dewar_id, parent_kind=parent.get("kind"),
+                              parent_id=parent.get("id"), position=a.position,
+                              loaded_instrument=loaded.get("instrument"), loaded_position=loaded.get("position"),
+                              at_instrument=a.at_instrument, disposed=a.disposed, updated_at=a.modified_on)]}
+
+
+def _sample(a: Sample) -> dict[Table, list[dict[str, Any]]]:
+    return {samples: [dict(id=str(a.id), name=a.name, kind=a.kind, proposal=a.proposal, container_id=a.container_id,
+                           position=a.position, removed=a.removed, updated_at=a.modified_on)]}
+
+
+def _changer(a: SampleChanger) -> dict[Table, list[dict[str, Any]]]:
+    accepts = ",".join(a.accepts)
+    return {changer_positions: [dict(instrument=a.instrument, position=p, accepts=accepts,
+                                     container_id=a.occupied.get(p)) for p in a.positions]}
+
+
+def _location(a: Location) -> dict[Table, list[dict[str, Any]]]:
+    return {locations: [dict(code=a.code, name=a.name, kind=a.kind)]}
+
+
+def _proposal(a: Proposal) -> dict[Table, list[dict[str, Any]]]:
+    return {proposals: [dict(code=a.code, id=str(a.id), title=a.title)],
+            members: [dict(proposal=a.code, person_id=p, role=r) for p, r in a.members.items()]}
+
+
+ROWS: dict[type, Callable[[Any], dict[Table, list[dict[str, Any]]]]] = {
+    Shipment: _shipment, Dewar: _dewar, Container: _container, Sample: _sample,
+    SampleChanger: _changer, Location: _location, Proposal: _proposal,
+}
+# Which column of each table names the aggregate that owns its rows.
+OWNER = {shipments: "id", dewars: "id", containers: "id", samples: "id", changer_positions: "instrument",
+         locations: "code", proposals: "code", members: "proposal"}
+OWNER_VALUE = {changer_positions: "instrument", locations: "code", proposals: "code", members: "code"}
+
+
+def _owner_key(table: Table, aggregate: Any) -> str:
+    attribute = OWNER_VALUE.get(table)
+    return str(getattr(aggregate, attribute) if attribute else aggregate.id)
+
+
+class Projection:
+    """Applies the event store's notifications to the read-model tables, exactly once."""
+
+    NAME = "read_model"
+
+    def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 500):
+        self.app, self.engine, self.writer, self.batch_size = app, engine, writer, batch_size
+        self._lock = threading.Lock()
+        metadata.create_all(engine)
+        with writer.begin() as conn:
+            if conn.execute(select(tracking.c.position).where(tracking.c.name == self.NAME)).first() is None:
+                conn.execute(insert(tracking).values(name=self.NAME, position=0))
+
+    def position(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(tracking.c.position).where(tracking.c.name == self.NAME)).scalar_one()
+
+    def wait_for(self, notification_id: int) -> None:
+        """Read-your-writes: return when the read model includes this notification."""
+        while self.position() < notification_id:
+            self.catch_up(stop=notification_id)
+
+    def catch_up(self, stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Apply every notification not yet applied (up to `stop`); returns how many."""
+        applied = 0
+        with self._lock:
+            while True:
+                with self.writer.begin() as conn:
+                    query = select(tracking.c.position).where(tracking.c.name == self.NAME)
+                    position = conn.execute(query.with_for_update()).scalar_one()
+                    if stop is not None and position >= stop:
+                        return applied
+                    batch = self.app.recorder.select_notifications(
+                        start=position, limit=self.batch_size, inclusive_of_start=False)
+                    if not batch:
+                        return applied
+                    self._apply(conn, batch)
+                    conn.execute(update(tracking).where(tracking.c.name == self.NAME)
+                                 .values(position=batch[-1].id))
+                applied += len(batch)
+                if progress:
+                    progress(len(batch))
+
+    def _apply(self, conn: Connection, batch: Iterable[Any]) -> None:
+        by_originator: dict[UUID, list[Any]] = defaultdict(list)
+        for notification in batch:
+            by_originator[notification.originator_id].append(self.app.mapper.to_domain_event(notification))
+        for originator_id, events in by_originator.items():
+            first = events[0].originator_version
+            if first == 1:
+                aggregate = None
+            else:
+                aggregate = self.app.repository.get(originator_id, version=first - 1)
+            for domain_event in events:
+                aggregate = domain_event.mutate(aggregate)
+            rows_of = ROWS.get(type(aggregate))
+            if rows_of is None:
+                continue
+            for table, rows in rows_of(aggregate).items():
+                column = table.c[OWNER[table]]
+                conn.execute(delete(table).where(column == _owner_key(table, aggregate)))
+                if rows:
+                    conn.execute(insert(table), rows)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drop the read model and replay every event into it."""
+        with self._lock:
+            metadata.drop_all(self.writer, tables=TABLES)
+            metadata.create_all(self.writer)
+            with self.writer.begin() as conn:
+                conn.execute(update(tracking).where(tracking.c.name == self.NAME).values(position=0))
+        return self.catch_up(progress=progress)
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table, sorted: for comparing a live read model with a rebuild."""
+        with self.engine.connect() as conn:
+            return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr) for t in TABLES}

@@ -1,0 +1,105 @@
+"""Reference data as values: container types, sample kinds, instrument changer layouts.
+
+The data lives in `fixtures/`; these classes only hold it and answer questions about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from logistics.domain.errors import InvalidValue
+
+# What may hold a container besides another container type.
+DEWAR, PARCEL, SAMPLE_CHANGER = "dewar", "parcel", "sample-changer"
+PACKAGE_KINDS = (DEWAR, PARCEL)
+
+
+@dataclass(frozen=True)
+class ContainerType:
+    code: str
+    name: str
+    capacity: int
+    holds_samples: bool
+    holds_containers: bool
+    goes_into: tuple[str, ...]
+
+    @property
+    def positions(self) -> tuple[str, ...]:
+        return tuple(str(n) for n in range(1, self.capacity + 1))
+
+    def check_position(self, position: str) -> str:
+        position = str(position).strip()
+        if position not in self.positions:
+            raise InvalidValue(
+                f"position {position!r} does not exist in a {self.name}: expected 1 to {self.capacity}"
+            )
+        return position
+
+
+@dataclass(frozen=True)
+class SampleKind:
+    code: str
+    name: str
+    technique: str
+    goes_into: tuple[str, ...]
+    schema: dict[str, Any] = field(hash=False, compare=False)
+
+    def validate(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        """The attributes when they follow the kind's JSON Schema; else the schema's own message."""
+        errors = sorted(
+            jsonschema.Draft202012Validator(self.schema).iter_errors(attributes),
+            key=lambda e: list(e.absolute_path),
+        )
+        if errors:
+            where = "/".join(str(p) for p in errors[0].absolute_path) or "(attributes)"
+            raise InvalidValue(f"{self.name} attribute {where}: {errors[0].message}")
+        return attributes
+
+
+@dataclass(frozen=True)
+class ChangerLayout:
+    model: str
+    positions: tuple[str, ...]
+    accepts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    name: str
+    title: str
+    technique: str
+    changer: ChangerLayout | None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    container_types: dict[str, ContainerType]
+    sample_kinds: dict[str, SampleKind]
+    instruments: dict[str, Instrument]
+
+    def container_type(self, code: str) -> ContainerType:
+        try:
+            return self.container_types[str(code).strip().lower()]
+        except KeyError:
+            raise InvalidValue(
+                f"container type {code!r} is not in the catalogue: expected one of {', '.join(sorted(self.container_types))}"
+            ) from None
+
+    def sample_kind(self, code: str) -> SampleKind:
+        try:
+            return self.sample_kinds[str(code).strip().lower()]
+        except KeyError:
+            raise InvalidValue(
+                f"sample kind {code!r} is not in the catalogue: expected one of {', '.join(sorted(self.sample_kinds))}"
+            ) from None
+
+    def instrument(self, name: str) -> Instrument:
+        try:
+            return self.instruments[str(name).strip().lower()]
+        except KeyError:
+            raise InvalidValue(
+                f"instrument {name!r} is not known: expected one of {', '.join(sorted(self.instruments))}"
+            ) from None

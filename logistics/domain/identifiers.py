@@ -1,0 +1,171 @@
+"""Barcodes, facility codes, proposal codes and courier tracking numbers.
+
+Scanners are keyboards: input is trimmed and case-folded where the format allows, and
+nothing is guessed. A mail-in dewar barcode carries an ISO 7064 MOD 37-2 check character
+(python-stdnum) computed over the whole code, hyphens included, so one changed character
+or two swapped neighbours are refused rather than matched to another dewar.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from stdnum.iso7064 import mod_37_2
+
+from logistics.domain.errors import InvalidBarcode, InvalidValue
+
+# 37 symbols, a prime modulus: every single substitution and every adjacent swap changes
+# the checksum. A serial whose check symbol would be the hyphen is never allocated.
+_CHECK_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
+
+PROPOSAL_RE = re.compile(r"^[a-z]{2}[0-9]{1,6}$")
+INSTRUMENT_RE = re.compile(r"^[a-z][0-9]{2}(-[0-9])?$")
+MAIL_IN_RE = re.compile(
+    r"^(?P<proposal>[a-z]{2}[0-9]{1,6})-(?P<visit>[0-9]{1,4})-"
+    r"(?P<beamline>[a-z][0-9]{2}(?:-[0-9])?)-(?P<serial>[0-9]{7})-(?P<check>[0-9a-z])$"
+)
+MAIL_IN_FORMAT = "{proposal}-{visit}-{beamline}-{7-digit serial}-{check character}, e.g. mx23694-1-i03-0000001-k"
+DEFAULT_FACILITY_CODE_PATTERN = r"DLS-(MX|IN|CY|BI|EM)-[0-9]{4}"
+CONTAINER_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{2,39}$")
+LOCATION_RE = re.compile(r"^loc-[a-z0-9-]+$")
+
+
+def scanned(text: str) -> str:
+    """What a scanner or a person typed, without surrounding whitespace or control keys."""
+    return "".join(ch for ch in str(text) if ch.isprintable()).strip()
+
+
+def proposal_code(text: str) -> str:
+    code = scanned(text).lower()
+    if not PROPOSAL_RE.match(code):
+        raise InvalidValue(f"proposal code {text!r} is not valid: expected two letters and digits, e.g. mx23694")
+    return code
+
+
+def instrument_name(text: str) -> str:
+    name = scanned(text).lower()
+    if not INSTRUMENT_RE.match(name):
+        raise InvalidValue(f"instrument name {text!r} is not valid: expected e.g. i03, i15-1, m02")
+    return name
+
+
+def location_code(text: str) -> str:
+    code = scanned(text).lower()
+    if not LOCATION_RE.match(code):
+        raise InvalidValue(f"location code {text!r} is not valid: expected loc- and letters, digits, hyphens, e.g. loc-stores-a1")
+    return code
+
+
+def _check_symbol(body: str) -> str:
+    return mod_37_2.calc_check_digit(body.upper(), alphabet=_CHECK_ALPHABET)
+
+
+@dataclass(frozen=True)
+class MailInBarcode:
+    proposal: str
+    visit: int
+    beamline: str
+    serial: int
+
+    @property
+    def body(self) -> str:
+        return f"{self.proposal}-{self.visit}-{self.beamline}-{self.serial:07d}"
+
+    @property
+    def is_allocatable(self) -> bool:
+        """False for the one serial in 37 whose check symbol would be a hyphen."""
+        return _check_symbol(self.body) != "-"
+
+    def __str__(self) -> str:
+        return f"{self.body}-{_check_symbol(self.body).lower()}"
+
+    @classmethod
+    def allocate(cls, proposal: str, visit: int, beamline: str, serial: int) -> "MailInBarcode":
+        """The first allocatable barcode at or after `serial`."""
+        if not 1 <= visit <= 9999:
+            raise InvalidValue(f"visit number {visit!r} is not valid: expected 1 to 9999")
+        code = cls(proposal_code(proposal), visit, instrument_name(beamline), serial)
+        while not code.is_allocatable:
+            code = cls(code.proposal, code.visit, code.beamline, code.serial + 1)
+        if code.serial > 9_999_999:
+            raise InvalidValue("the 7-digit dewar serial numbers are used up")
+        return code
+
+    @classmethod
+    def parse(cls, text: str) -> "MailInBarcode":
+        code = scanned(text).lower()
+        match = MAIL_IN_RE.match(code)
+        if not match:
+            raise InvalidBarcode(f"{text!r} is not a mail-in dewar barcode: expected {MAIL_IN_FORMAT}")
+        body = code[: -2]
+        if not mod_37_2.is_valid(body.upper() + match["check"].upper(), alphabet=_CHECK_ALPHABET):
+            raise InvalidBarcode(
+                f"{text!r} has a wrong check character: it was mistyped or misread; "
+                "scan it again or type it exactly as printed"
+            )
+        return cls(match["proposal"], int(match["visit"]), match["beamline"], int(match["serial"]))
+
+
+def looks_like_mail_in(text: str) -> bool:
+    """True when the text has the shape of a mail-in barcode (check character aside)."""
+    return bool(MAIL_IN_RE.match(scanned(text).lower()))
+
+
+@dataclass(frozen=True)
+class FacilityCodes:
+    """The facility's registered dewar codes; the pattern is configuration."""
+
+    pattern: str = DEFAULT_FACILITY_CODE_PATTERN
+
+    def matches(self, text: str) -> bool:
+        return re.fullmatch(self.pattern, scanned(text).upper()) is not None
+
+    def parse(self, text: str) -> str:
+        code = scanned(text).upper()
+        if re.fullmatch(self.pattern, code) is None:
+            raise InvalidBarcode(f"{text!r} is not a facility dewar code: expected the pattern {self.pattern}, e.g. DLS-MX-0007")
+        return code
+
+
+def container_barcode(text: str) -> str:
+    code = scanned(text).upper()
+    if not CONTAINER_RE.match(code):
+        raise InvalidBarcode(
+            f"container barcode {text!r} is not valid: expected 3 to 40 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
+        )
+    return code
+
+
+# Courier tracking numbers: what each courier's own labels carry.
+COURIERS = ("dhl", "fedex", "ups", "other")
+_TRACKING = {
+    "dhl": (re.compile(r"^([0-9]{10}|J?JD[0-9]{18})$"), "a 10-digit air waybill or a JD/JJD piece number with 18 digits"),
+    "fedex": (re.compile(r"^([0-9]{12}|[0-9]{15}|[0-9]{20}|[0-9]{22})$"), "12, 15, 20 or 22 digits, or the label's 32 to 34-digit barcode"),
+    "ups": (re.compile(r"^1Z[0-9A-Z]{16}$"), "1Z followed by 16 letters and digits"),
+}
+
+
+def courier_name(text: str) -> str:
+    name = scanned(text).lower()
+    if name not in COURIERS:
+        raise InvalidValue(f"courier {text!r} is not known: expected one of {', '.join(COURIERS)}")
+    return name
+
+
+def tracking_number(courier: str, text: str) -> str:
+    """The tracking number as the courier prints it; a FedEx label scan gives its last 12 digits."""
+    courier = courier_name(courier)
+    raw = scanned(text)
+    if courier == "other":
+        if not 1 <= len(raw) <= 64:
+            raise InvalidValue(f"tracking number {text!r} is not valid: expected 1 to 64 characters")
+        return raw
+    number = re.sub(r"[\s-]", "", raw).upper()
+    if courier == "fedex" and re.fullmatch(r"[0-9]{32,34}", number):
+        number = number[-12:]
+    pattern, accepted = _TRACKING[courier]
+    if not pattern.match(number):
+        raise InvalidValue(f"{courier.upper()} tracking number {text!r} is not valid: expected {accepted}")
+    return number

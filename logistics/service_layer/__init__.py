@@ -1,0 +1,1 @@
+"""The application: commands and queries over the aggregates, in plain values."""

@@ -1,0 +1,559 @@
+"""The tracker's application service: one method per command, plain values in and out.
+
+Each command loads the aggregates it needs, lets them apply their rules, and saves every
+changed aggregate in one atomic transaction. A conflicting concurrent save is retried from
+the start; a claim on a barcode that another save took first then reports AlreadyExists.
+A command returns when its effect is visible in the read model (read-your-writes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Protocol, Sequence
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, OperationalError
+
+from logistics.domain import facets, identifiers as ids, loading, packing
+from logistics.domain.by import By
+from logistics.domain.catalogue import Catalogue
+from logistics.domain.changer import SampleChanger
+from logistics.domain.container import Container
+from logistics.domain.dewar import Dewar
+from logistics.domain.errors import AlreadyExists, InvalidValue, NotFound, NotPermitted, UnknownBarcode
+from logistics.domain.people import Person, Proposal
+from logistics.domain.registry import Claim, Counter, Location, claim_id
+from logistics.domain.sample import Sample
+from logistics.domain.shipment import Shipment, safety_level
+
+BARCODE = "barcode"
+RETRIES = 8
+
+
+class Sealer(Protocol):
+    def seal(self, subject: str, data: dict[str, Any]) -> str: ...
+    def open(self, sealed: str) -> dict[str, Any]: ...
+    def erase(self, subject: str) -> None: ...
+
+
+def _text(value: str, what: str, longest: int = 200) -> str:
+    text = ids.scanned(value or "")
+    if not 1 <= len(text) <= longest:
+        raise InvalidValue(f"{what} {value!r} is not valid: expected 1 to {longest} characters")
+    return text
+
+
+def barcode_key(text: str) -> str:
+    """The stored form of any barcode typed or scanned; a mail-in shape must pass its check."""
+    code = ids.scanned(text)
+    if ids.looks_like_mail_in(code):
+        return str(ids.MailInBarcode.parse(code))
+    if not 1 <= len(code) <= 64:
+        raise ids.InvalidBarcode(f"{text!r} is not a barcode: expected 1 to 64 printable characters")
+    return code.upper()
+
+
+class Logistics(Application):
+    name = "logistics"
+    snapshotting_intervals = {Dewar: 50, Container: 50, Shipment: 50, SampleChanger: 50, Proposal: 50, Counter: 50}
+
+    def __init__(self, env: dict[str, str], catalogue: Catalogue, sealer: Sealer,
+                 facility_codes: ids.FacilityCodes = ids.FacilityCodes()):
+        super().__init__(env)
+        self.catalogue, self.sealer, self.facility_codes = catalogue, sealer, facility_codes
+        self.on_recorded: Callable[[int], None] = lambda notification_id: None
+
+    # --- plumbing ----------------------------------------------------------------------
+    def _run(self, command: Callable[[], tuple[Sequence[Any], Any]]) -> Any:
+        """Run a command; save what it changed atomically; retry on a concurrent conflict."""
+        for attempt in range(RETRIES):
+            changed, result = command()
+            if not changed:
+                return result
+            try:
+                recordings = self.save(*changed)
+            except (IntegrityError, OperationalError):
+                if attempt == RETRIES - 1:
+                    raise
+                continue
+            if recordings:
+                self.on_recorded(max(r.notification.id for r in recordings))
+            return result
+        raise AssertionError("unreachable")
+
+    def _get(self, aggregate_id: UUID | str, kind: type, what: str) -> Any:
+        try:
+            aggregate = self.repository.get(UUID(str(aggregate_id)))
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound(f"{what} {aggregate_id!r} does not exist") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"{aggregate_id!r} is not a {what}")
+        return aggregate
+
+    def _claim(self, key: str, entity_type: str, entity_id: UUID, by: By, namespace: str = BARCODE) -> Claim:
+        if claim_id(namespace, key) in self.repository:
+            raise AlreadyExists(f"{namespace} {key!r} is already registered")
+        return Claim(namespace=namespace, key=key, entity_type=entity_type, entity_id=str(entity_id), **by.fields)
+
+    def resolve(self, barcode: str) -> tuple[str, UUID]:
+        """Which entity a scanned or typed barcode names: (type, id)."""
+        key = barcode_key(barcode)
+        try:
+            claim = self.repository.get(claim_id(BARCODE, key))
+        except AggregateNotFoundError:
+            raise UnknownBarcode(f"no dewar or container has the barcode {barcode!r}") from None
+        return claim.entity_type, UUID(claim.entity_id)
+
+    def dewar(self, barcode: str) -> Dewar:
+        kind, entity_id = self.resolve(barcode)
+        if kind != "dewar":
+            raise InvalidValue(f"{barcode!r} is a {kind}'s barcode, not a dewar's")
+        return self.repository.get(entity_id)
+
+    def container(self, barcode: str) -> Container:
+        kind, entity_id = self.resolve(barcode)
+        if kind != "container":
+            raise InvalidValue(f"{barcode!r} is a {kind}'s barcode, not a container's")
+        return self.repository.get(entity_id)
+
+    def shipment(self, shipment_id: UUID | str) -> Shipment:
+        return self._get(shipment_id, Shipment, "shipment")
+
+    def proposal(self, code: str) -> Proposal:
+        code = ids.proposal_code(code)
+        try:
+            return self.repository.get(Proposal.create_id(code))
+        except AggregateNotFoundError:
+            raise NotFound(f"proposal {code!r} is not registered") from None
+
+    def changer(self, instrument: str) -> SampleChanger:
+        name = self.catalogue.instrument(instrument).name
+        try:
+            return self.repository.get(SampleChanger.create_id(name))
+        except AggregateNotFoundError:
+            raise NotFound(f"instrument {name!r} is not registered") from None
+
+    def location(self, code: str) -> str:
+        code = ids.location_code(code)
+        if Location.create_id(code) not in self.repository:
+            raise InvalidValue(f"location {code!r} is not registered: scan a location barcode such as loc-goods-in")
+        return code
+
+    def _package_of(self, container: Container) -> Dewar | None:
+        return self.repository.get(UUID(container.dewar_id)) if container.dewar_id else None
+
+    # --- admin -------------------------------------------------------------------------
+    def register_location(self, code: str, name: str, kind: str, by: By) -> str:
+        code = ids.location_code(code)
+        return self._run(lambda: ([] if Location.create_id(code) in self.repository
+                                  else [Location(code=code, name=_text(name, "location name"), kind=kind, **by.fields)], code))
+
+    def register_instrument(self, name: str, by: By) -> str:
+        instrument = self.catalogue.instrument(name)
+
+        def command() -> tuple[list[Any], str]:
+            if SampleChanger.create_id(instrument.name) in self.repository:
+                return [], instrument.name
+            layout = instrument.changer
+            return [SampleChanger(instrument=instrument.name, model=layout.model if layout else None,
+                                  positions=list(layout.positions) if layout else [],
+                                  accepts=list(layout.accepts) if layout else [], **by.fields)], instrument.name
+        return self._run(command)
+
+    def register_facility_dewar(self, code: str, by: By, kind: str = "dewar") -> UUID:
+        code = self.facility_codes.parse(code)
+
+        def command() -> tuple[list[Any], UUID]:
+            dewar = Dewar(barcode=code, kind=kind, facility_code=code, shipment_id=None, proposal=None, **by.fields)
+            return [dewar, self._claim(code, "dewar", dewar.id, by)], dewar.id
+        return self._run(command)
+
+    def register_proposal(self, code: str, title: str, by: By) -> str:
+        code = ids.proposal_code(code)
+
+        def command() -> tuple[list[Any], str]:
+            if Proposal.create_id(code) in self.repository:
+                raise AlreadyExists(f"proposal {code!r} is already registered")
+            return [Proposal(code=code, title=_text(title, "proposal title"), **by.fields)], code
+        return self._run(command)
+
+    def register_person(self, name: str, email: str, by: By, phone: str | None = None) -> UUID:
+        person_id = str(uuid4())
+        if "@" not in (email or ""):
+            raise InvalidValue(f"e-mail address {email!r} is not valid: expected name@domain")
+        details = self.sealer.seal(person_id, {"name": _text(name, "name"), "email": email.strip(), "phone": phone})
+        return self._run(lambda: ([p := Person(person_id=person_id, details=details, **by.fields)], p.id))
+
+    def add_member(self, proposal: str, person_id: UUID | str, role: str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            p = self.proposal(proposal)
+            self._get(person_id, Person, "person")
+            p.add_member(str(person_id), role, by)
+            return [p], None
+        self._run(command)
+
+    def add_lab_contact(self, proposal: str, person_id: UUID | str, address: dict[str, Any], by: By) -> str:
+        contact_id = str(uuid4())
+        sealed = self.sealer.seal(str(person_id), {"lines": list(address.get("lines", [])),
+                                                    "country": address.get("country", ""),
+                                                    "label": address.get("label", "")})
+
+        def command() -> tuple[list[Any], str]:
+            p = self.proposal(proposal)
+            p.add_lab_contact(contact_id, str(person_id), sealed, by)
+            return [p], contact_id
+        return self._run(command)
+
+    def erase_person(self, person_id: UUID | str, by: By) -> None:
+        """A data-protection erasure: the person's key goes; histories stay whole."""
+        def command() -> tuple[list[Any], None]:
+            person = self._get(person_id, Person, "person")
+            if person.erased:
+                return [], None
+            person.erase(**by.fields)
+            return [person], None
+        self._run(command)
+        self.sealer.erase(str(person_id))
+
+    def person_details(self, person_id: UUID | str) -> dict[str, Any]:
+        return self.sealer.open(self._get(person_id, Person, "person").details)
+
+    # --- user group: shipments and their contents ----------------------------------------
+    def create_shipment(self, proposal: str, name: str, by: By, safety: str = "green",
+                        sending_contact: str | None = None, return_contact: str | None = None) -> UUID:
+        name = _text(name, "shipment name", 80)
+        level = safety_level(safety)
+
+        def command() -> tuple[list[Any], UUID]:
+            p = self.proposal(proposal)
+            for contact in (sending_contact, return_contact):
+                if contact:
+                    p.lab_contact(contact)
+            s = Shipment(proposal=p.code, name=name, sending_contact=sending_contact,
+                         return_contact=return_contact or sending_contact, safety_level=level, **by.fields)
+            claim = self._claim(f"{p.code}/{name.lower()}", "shipment", s.id, by, namespace="shipment-name")
+            return [s, claim], s.id
+        return self._run(command)
+
+    def find_shipment(self, proposal: str, name: str) -> UUID:
+        key = f"{ids.proposal_code(proposal)}/{ids.scanned(name).lower()}"
+        try:
+            return UUID(self.repository.get(claim_id("shipment-name", key)).entity_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"proposal {proposal} has no shipment named {name!r}") from None
+
+    def add_mail_in_dewar(self, shipment_id: UUID | str, visit: int, beamline: str, by: By, kind: str = "dewar") -> str:
+        beamline = self.catalogue.instrument(beamline).name
+        if kind not in ("dewar", "parcel"):
+            raise InvalidValue(f"package kind {kind!r} is not valid: expected dewar or parcel")
+
+        def command() -> tuple[list[Any], str]:
+            shipment = self.shipment(shipment_id)
+            counter_id = Counter.create_id("dewar-serial")
+            counter = self.repository.get(counter_id) if counter_id in self.repository else Counter(name="dewar-serial")
+            code = ids.MailInBarcode.allocate(shipment.proposal, int(visit), beamline, counter.value + 1)
+            counter.take(code.serial)
+            dewar = Dewar(barcode=str(code), kind=kind, facility_code=None, shipment_id=shipment.id,
+                          proposal=shipment.proposal, **by.fields)
+            shipment.add_dewar(str(dewar.id), by)
+            return [counter, dewar, shipment, self._claim(str(code), "dewar", dewar.id, by)], str(code)
+        return self._run(command)
+
+    def add_facility_dewar(self, shipment_id: UUID | str, code: str, by: By) -> str:
+        def command() -> tuple[list[Any], str]:
+            shipment = self.shipment(shipment_id)
+            dewar = self.dewar(self.facility_codes.parse(code))
+            dewar.assign(shipment.id, shipment.proposal, by)
+            shipment.add_dewar(str(dewar.id), by)
+            return [dewar, shipment], dewar.barcode
+        return self._run(command)
+
+    def add_container(self, barcode: str, container_type: str, dewar: str, by: By,
+                      parent: str | None = None, position: str | None = None) -> UUID:
+        """Pack a container (registered on first sight) into a dewar or a parent container."""
+        code = ids.container_barcode(barcode)
+        ctype = self.catalogue.container_type(container_type)
+
+        def command() -> tuple[list[Any], UUID]:
+            package = self.dewar(dewar)
+            changed: list[Any] = []
+            try:
+                container = self.container(code)
+                if container.container_type != ctype.code:
+                    raise InvalidValue(f"container {code} is a {container.container_type}, not a {ctype.code}")
+            except UnknownBarcode:
+                container = Container(barcode=code, container_type=ctype.code, proposal=package.proposal, **by.fields)
+                changed.append(self._claim(code, "container", container.id, by))
+            old = self._package_of(container)
+            if old is not None and old.id != package.id and old.workflow in facets.BETWEEN_TRIPS:
+                container.unpacked(**by.fields)  # back from its last trip, now packed again
+            parent_container = self.container(parent) if parent else None
+            parent_type = self.catalogue.container_type(parent_container.container_type) if parent_container else None
+            packing.pack_container(container, ctype, package, parent_container, parent_type, position, by)
+            return [*changed, container, package, parent_container], container.id
+        return self._run(command)
+
+    def remove_container(self, barcode: str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            container = self.container(barcode)
+            package = self._package_of(container)
+            if package is None:
+                raise NotPermitted(f"container {container.barcode} is not packed in any dewar")
+            parent = None
+            if container.parent and container.parent["kind"] == "container":
+                parent = self.repository.get(UUID(container.parent["id"]))
+            packing.unpack_container(container, package, parent, by)
+            return [container, package, parent], None
+        self._run(command)
+
+    def move_container(self, barcode: str, dewar: str, by: By, parent: str | None = None,
+                       position: str | None = None) -> None:
+        """Repack a container before sending: out of where it is, into another place."""
+        self.remove_container(barcode, by)
+        container = self.container(barcode)
+        self.add_container(container.barcode, container.container_type, dewar, by, parent, position)
+
+    def add_sample(self, container: str, position: str, kind: str, name: str, attributes: dict[str, Any],
+                   by: By, safety: dict[str, Any] | None = None) -> UUID:
+        sample_kind = self.catalogue.sample_kind(kind)
+        name = _text(name, "sample name", 80)
+        given = dict(attributes or {})
+        given.pop("name", None)
+        if "name" in sample_kind.schema.get("properties", {}):
+            sample_kind.validate({"name": name, **given})
+        else:
+            sample_kind.validate(given)
+
+        def command() -> tuple[list[Any], UUID]:
+            box = self.container(container)
+            package = self._package_of(box)
+            sample = Sample(name=name, kind=sample_kind.code, attributes=given, safety=dict(safety or {}),
+                            proposal=box.proposal, **by.fields)
+            ctype = self.catalogue.container_type(box.container_type)
+            packing.place_sample(sample, sample_kind, box, ctype, package, position, by)
+            return [sample, box], sample.id
+        return self._run(command)
+
+    def remove_sample(self, sample_id: UUID | str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            sample = self._get(sample_id, Sample, "sample")
+            if sample.container_id is None:
+                return [], None
+            box = self.repository.get(UUID(sample.container_id))
+            packing.remove_sample(sample, box, self._package_of(box), by)
+            return [sample, box], None
+        self._run(command)
+
+    def move_sample(self, sample_id: UUID | str, container: str, position: str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            sample = self._get(sample_id, Sample, "sample")
+            old = self.repository.get(UUID(sample.container_id)) if sample.container_id else None
+            if old is not None:
+                packing.remove_sample(sample, old, self._package_of(old), by)
+            box = self.container(container)
+            if old is not None and old.id == box.id:
+                box = old
+            kind = self.catalogue.sample_kind(sample.kind)
+            ctype = self.catalogue.container_type(box.container_type)
+            packing.place_sample(sample, kind, box, ctype, self._package_of(box), position, by)
+            return [sample, old, box] if old is not box else [sample, box], None
+        self._run(command)
+
+    def set_courier(self, shipment_id: UUID | str, courier: str, tracking_number: str | None, by: By) -> None:
+        name = ids.courier_name(courier)
+        number = ids.tracking_number(name, tracking_number) if tracking_number else None
+
+        def command() -> tuple[list[Any], None]:
+            shipment = self.shipment(shipment_id)
+            shipment.set_courier(name, number, by)
+            return [shipment], None
+        self._run(command)
+
+    def mark_sent(self, shipment_id: UUID | str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            shipment = self.shipment(shipment_id)
+            dewars = [self.repository.get(UUID(d)) for d in shipment.dewars]
+            shipment.mark_sent([d.workflow for d in dewars], by)
+            for dewar in dewars:
+                dewar.mark_sent(by)
+            return [shipment, *dewars], None
+        self._run(command)
+
+    def cancel_shipment(self, shipment_id: UUID | str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            shipment = self.shipment(shipment_id)
+            dewars = [self.repository.get(UUID(d)) for d in shipment.dewars]
+            shipment.cancel(by)
+            for dewar in dewars:
+                dewar.cancel(by)
+            return [shipment, *dewars], None
+        self._run(command)
+
+    def record_labels_printed(self, shipment_id: UUID | str, stock: str, label_format: str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            shipment = self.shipment(shipment_id)
+            shipment.labels_printed_event(stock=stock, label_format=label_format, **by.fields)
+            return [shipment], None
+        self._run(command)
+
+    # --- dewar commands (stores, users, beamline staff) ---------------------------------
+    def _on_dewar(self, barcode: str, act: Callable[[Dewar], None]) -> dict[str, Any]:
+        """Apply one dewar command; the result says whether anything changed."""
+        def command() -> tuple[list[Any], dict[str, Any]]:
+            dewar = self.dewar(barcode)
+            version = dewar.version
+            act(dewar)
+            changed = dewar.version != version
+            return ([dewar] if changed else []), {"dewar_id": dewar.id, "barcode": dewar.barcode, "changed": changed}
+        return self._run(command)
+
+    def scan_dewar(self, barcode: str, location: str, by: By) -> dict[str, Any]:
+        location = self.location(location)
+        return self._on_dewar(barcode, lambda d: d.scan_in(location, by))
+
+    def move_dewar(self, barcode: str, location: str, by: By) -> dict[str, Any]:
+        location = self.location(location)
+        return self._on_dewar(barcode, lambda d: d.move(location, by))
+
+    def top_up(self, barcode: str, by: By, litres: float | None = None) -> dict[str, Any]:
+        if litres is not None and not 0 < float(litres) <= 100:
+            raise InvalidValue(f"top-up volume {litres!r} is not valid: expected 0 to 100 litres")
+        return self._on_dewar(barcode, lambda d: d.top_up(None if litres is None else float(litres), by))
+
+    def check_contents(self, barcode: str, ok: bool, notes: str, by: By) -> dict[str, Any]:
+        return self._on_dewar(barcode, lambda d: d.check_contents(bool(ok), ids.scanned(notes or ""), by))
+
+    def report_damage(self, barcode: str, description: str, by: By) -> dict[str, Any]:
+        text = _text(description, "damage description", 2000)
+        return self._on_dewar(barcode, lambda d: d.report_damage(text, by))
+
+    def request_dispatch(self, barcode: str, by: By) -> dict[str, Any]:
+        return self._on_dewar(barcode, lambda d: d.request_dispatch(by))
+
+    def book_dispatch(self, barcode: str, courier: str, tracking_number: str, by: By) -> dict[str, Any]:
+        name = ids.courier_name(courier)
+        number = ids.tracking_number(name, tracking_number)
+        return self._on_dewar(barcode, lambda d: d.book_dispatch(name, number, by))
+
+    def scan_out(self, barcode: str, by: By) -> dict[str, Any]:
+        return self._on_dewar(barcode, lambda d: d.scan_out(by))
+
+    def mark_returned(self, barcode: str, by: By) -> dict[str, Any]:
+        return self._on_dewar(barcode, lambda d: d.mark_returned(by))
+
+    def close_dewar(self, barcode: str, by: By) -> dict[str, Any]:
+        return self._on_dewar(barcode, lambda d: d.close(by))
+
+    def record_unexpected_arrival(self, barcode: str, location: str, note: str, by: By) -> dict[str, Any]:
+        key = barcode_key(barcode)
+        location = self.location(location)
+
+        def command() -> tuple[list[Any], dict[str, Any]]:
+            dewar = Dewar(barcode=key, kind="dewar", facility_code=None, shipment_id=None, proposal=None, **by.fields)
+            claim = self._claim(key, "dewar", dewar.id, by)
+            dewar.arrived_unexpectedly(location=location, note=ids.scanned(note or ""), **by.fields)
+            return [dewar, claim], {"dewar_id": dewar.id, "barcode": key, "changed": True}
+        return self._run(command)
+
+    # --- beamline staff ----------------------------------------------------------------------
+    def take_to_instrument(self, barcode: str, instrument: str, by: By) -> dict[str, Any]:
+        name = self.changer(instrument).instrument
+        kind, entity_id = self.resolve(barcode)
+        if kind == "dewar":
+            return self._on_dewar(barcode, lambda d: d.take_to_instrument(name, by))
+
+        def command() -> tuple[list[Any], dict[str, Any]]:
+            container = self.repository.get(entity_id)
+            package = self._package_of(container)
+            if package is None or not package.on_site:
+                raise NotPermitted(f"container {container.barcode} is not at the facility")
+            version = container.version
+            container.take_to_instrument(name, by)
+            changed = container.version != version
+            return ([container] if changed else []), {"container_id": container.id, "changed": changed}
+        return self._run(command)
+
+    def hand_back(self, barcode: str, location: str, by: By) -> dict[str, Any]:
+        """Back to stores: a dewar to a storage location, a container back into its dewar."""
+        kind, entity_id = self.resolve(barcode)
+        if kind == "dewar":
+            return self.move_dewar(barcode, location, by)
+
+        def command() -> tuple[list[Any], dict[str, Any]]:
+            container = self.repository.get(entity_id)
+            version = container.version
+            container.hand_back(by)
+            changed = container.version != version
+            return ([container] if changed else []), {"container_id": container.id, "changed": changed}
+        return self._run(command)
+
+    def load(self, container: str, instrument: str, position: str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            changer = self.changer(instrument)
+            box = self.container(container)
+            package = self._package_of(box)
+            if package is None:
+                raise NotPermitted(f"container {box.barcode} is not in any dewar that reached the facility")
+            loading.load(changer, box, package, position, by)
+            return [changer, box, package], None
+        self._run(command)
+
+    def unload(self, container: str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            box = self.container(container)
+            if not box.loaded:
+                raise NotPermitted(f"container {box.barcode} is not in a sample changer")
+            changer = self.changer(box.loaded["instrument"])
+            package = self._package_of(box)
+            assert package is not None
+            loading.unload(changer, box, package, by)
+            return [changer, box, package], None
+        self._run(command)
+
+    def dispose(self, container: str, reason: str, by: By) -> None:
+        def command() -> tuple[list[Any], None]:
+            box = self.container(container)
+            version = box.version
+            box.dispose(_text(reason, "reason", 500), by)
+            return ([box] if box.version != version else []), None
+        self._run(command)
+
+    # --- history -------------------------------------------------------------------------
+    def history(self, entity_id: UUID | str) -> list[dict[str, Any]]:
+        """Every event of an entity in order: what, when, who, from where, and its data."""
+        entity_id = UUID(str(entity_id))
+        events = list(self.events.get(entity_id))
+        if not events:
+            raise NotFound(f"nothing has id {entity_id}")
+        return [self._describe(e) for e in events]
+
+    def _describe(self, e: Any) -> dict[str, Any]:
+        skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "station"}
+        data = {k: self._plain(v) for k, v in e.__dict__.items() if k not in skip}
+        return {"version": e.originator_version, "event": type(e).__name__, "entity": type(e).__qualname__.split(".")[0],
+                "time": e.timestamp, "actor": getattr(e, "actor", "system"), "station": getattr(e, "station", None),
+                "data": data}
+
+    def _plain(self, value: Any) -> Any:
+        if isinstance(value, UUID):
+            return str(value)
+        if isinstance(value, str) and value.startswith("sealed:"):
+            return self.sealer.open(value)
+        if isinstance(value, dict):
+            return {k: self._plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._plain(v) for v in value]
+        return value
+
+    def as_of(self, entity_id: UUID | str, when: datetime) -> Any:
+        """The entity as it was at a past time (the version current then)."""
+        entity_id = UUID(str(entity_id))
+        version = None
+        for e in self.events.get(entity_id):
+            if e.timestamp > when:
+                break
+            version = e.originator_version
+        if version is None:
+            raise NotFound(f"{entity_id} did not exist yet at {when.isoformat()}")
+        return self.repository.get(entity_id, version=version)

@@ -1,0 +1,93 @@
+"""The read side: where things are now, answered from the read model (plain dicts out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, and_, select
+
+from logistics.adapters.read_model import changer_positions, containers, dewars, locations, samples, shipments
+from logistics.domain import facets
+
+
+def _rows(engine: Engine, query: Any) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+class Views:
+    def __init__(self, app: Any, engine: Engine):
+        self.app, self.engine = app, engine
+
+    def dewars_at(self, location: str) -> list[dict[str, Any]]:
+        return _rows(self.engine, select(dewars).where(and_(dewars.c.where_kind == facets.STORAGE,
+                                                            dewars.c.where_code == location)).order_by(dewars.c.barcode))
+
+    def dewars(self, workflow: str | None = None, proposal: str | None = None) -> list[dict[str, Any]]:
+        query = select(dewars).order_by(dewars.c.barcode)
+        if workflow:
+            query = query.where(dewars.c.workflow == workflow)
+        if proposal:
+            query = query.where(dewars.c.proposal == proposal)
+        return _rows(self.engine, query)
+
+    def unexpected_arrivals(self) -> list[dict[str, Any]]:
+        return _rows(self.engine, select(dewars).where(dewars.c.unexpected.is_(True)).order_by(dewars.c.updated_at))
+
+    def shipments_of(self, proposal: str, workflow: str | None = None) -> list[dict[str, Any]]:
+        query = select(shipments).where(shipments.c.proposal == proposal).order_by(shipments.c.registered_at)
+        if workflow:
+            query = query.where(shipments.c.workflow == workflow)
+        return _rows(self.engine, query)
+
+    def changer_map(self, instrument: str) -> list[dict[str, Any]]:
+        """Each position of an instrument's changer, with the container in it and whose it is."""
+        query = (select(changer_positions.c.position, changer_positions.c.accepts, containers.c.barcode,
+                        containers.c.container_type, containers.c.proposal)
+                 .select_from(changer_positions.outerjoin(containers, containers.c.id == changer_positions.c.container_id))
+                 .where(changer_positions.c.instrument == instrument))
+        rows = _rows(self.engine, query)
+        return sorted(rows, key=lambda r: (len(r["position"]), r["position"]))
+
+    def locations(self) -> list[dict[str, Any]]:
+        return _rows(self.engine, select(locations).order_by(locations.c.code))
+
+    def dewar(self, barcode: str) -> dict[str, Any] | None:
+        rows = _rows(self.engine, select(dewars).where(dewars.c.barcode == barcode))
+        return rows[0] if rows else None
+
+    def contents(self, dewar_id: str) -> list[dict[str, Any]]:
+        """The containers in a dewar as a tree, each with its samples."""
+        boxes = _rows(self.engine, select(containers).where(containers.c.dewar_id == str(dewar_id)))
+        ids = [b["id"] for b in boxes]
+        held = _rows(self.engine, select(samples).where(samples.c.container_id.in_(ids))) if ids else []
+        for box in boxes:
+            box["samples"] = sorted((s for s in held if s["container_id"] == box["id"]), key=lambda s: int(s["position"]))
+            box["children"] = [b for b in boxes if b["parent_id"] == box["id"]]
+        return [b for b in boxes if b["parent_kind"] == "dewar"]
+
+    def where(self, barcode: str) -> dict[str, Any]:
+        """Where a dewar or container is now: the facets, and for a container its dewar's place."""
+        kind, entity_id = self.app.resolve(barcode)
+        if kind == "dewar":
+            row = _rows(self.engine, select(dewars).where(dewars.c.id == str(entity_id)))[0]
+            return {"type": "dewar", "barcode": row["barcode"], "where": _where(row["where_kind"], row["where_code"]),
+                    "workflow": row["workflow"], "proposal": row["proposal"], "facility_code": row["facility_code"],
+                    "contents": self.contents(row["id"])}
+        row = _rows(self.engine, select(containers).where(containers.c.id == str(entity_id)))[0]
+        package = _rows(self.engine, select(dewars).where(dewars.c.id == row["dewar_id"])) if row["dewar_id"] else []
+        if row["loaded_instrument"]:
+            where = {"kind": "sample-changer", "code": f"{row['loaded_instrument']} position {row['loaded_position']}"}
+        elif row["at_instrument"]:
+            where = _where(facets.INSTRUMENT, row["at_instrument"])
+        elif package:
+            where = _where(package[0]["where_kind"], package[0]["where_code"])
+        else:
+            where = _where(facets.OFFSITE)
+        return {"type": "container", "barcode": row["barcode"], "container_type": row["container_type"],
+                "where": where, "proposal": row["proposal"], "dewar": package[0]["barcode"] if package else None,
+                "position": row["position"], "disposed": row["disposed"]}
+
+
+def _where(kind: str, code: str | None = None) -> dict[str, Any]:
+    return {"kind": kind, "code": code, "text": facets.describe_where({"kind": kind, "code": code})}
