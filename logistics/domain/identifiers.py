@@ -16,14 +16,16 @@ from stdnum.iso7064 import mod_37_2
 from logistics.domain.errors import InvalidBarcode, InvalidValue
 
 # 37 symbols, a prime modulus: every single substitution and every adjacent swap changes
-# the checksum. A serial whose check symbol would be the hyphen is never allocated.
+# the checksum. A serial whose check symbol would be the hyphen, or a letter that reads like
+# a digit (I, L, O), is never allocated.
 _CHECK_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
+_NEVER_ALLOCATED = "-ILO"
 
 PROPOSAL_RE = re.compile(r"^[a-z]{2}[0-9]{1,6}$")
-INSTRUMENT_RE = re.compile(r"^[a-z][0-9]{2}(-[0-9])?$")
+INSTRUMENT_RE = re.compile(r"^[a-z][a-z0-9]{1,9}(-[0-9])?$")
 MAIL_IN_RE = re.compile(
     r"^(?P<proposal>[a-z]{2}[0-9]{1,6})-(?P<visit>[0-9]{1,4})-"
-    r"(?P<beamline>[a-z][0-9]{2}(?:-[0-9])?)-(?P<serial>[0-9]{7})-(?P<check>[0-9a-z])$"
+    r"(?P<beamline>[a-z][a-z0-9]{1,9}(?:-[0-9])?)-(?P<serial>[0-9]{7})-(?P<check>[0-9a-z])$"
 )
 MAIL_IN_FORMAT = "{proposal}-{visit}-{beamline}-{7-digit serial}-{check character}, e.g. mx23694-1-i03-0000001-k"
 DEFAULT_FACILITY_CODE_PATTERN = r"DLS-(MX|IN|CY|BI|EM)-[0-9]{4}"
@@ -46,7 +48,7 @@ def proposal_code(text: str) -> str:
 def instrument_name(text: str) -> str:
     name = scanned(text).lower()
     if not INSTRUMENT_RE.match(name):
-        raise InvalidValue(f"instrument name {text!r} is not valid: expected e.g. i03, i15-1, m02")
+        raise InvalidValue(f"instrument name {text!r} is not valid: expected a letter and up to 9 letters or digits, e.g. i03, i15-1, m02, vmxi")
     return name
 
 
@@ -74,8 +76,8 @@ class MailInBarcode:
 
     @property
     def is_allocatable(self) -> bool:
-        """False for the one serial in 37 whose check symbol would be a hyphen."""
-        return _check_symbol(self.body) != "-"
+        """False for the serials whose check symbol would be a hyphen, I, L or O."""
+        return _check_symbol(self.body) not in _NEVER_ALLOCATED
 
     def __str__(self) -> str:
         return f"{self.body}-{_check_symbol(self.body).lower()}"

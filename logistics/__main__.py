@@ -1,0 +1,3 @@
+from logistics.entrypoints.cli import main
+
+main()

@@ -1,0 +1,188 @@
+"""`logistics`: set up, load the demo, and ask where things are and what happened to them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+import click
+from tqdm import tqdm
+
+from logistics.adapters.database import ENV_VAR, DatabaseURLError
+from logistics.adapters.fixture_files import load_demo
+from logistics.bootstrap import System, bootstrap, register_reference_data
+from logistics.domain.errors import DomainError
+from logistics.entrypoints.demo import load_demo as run_demo
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else text)
+
+
+def _fail(message: str, code: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": {"code": code, "message": message}}))
+    else:
+        click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+class Context:
+    def __init__(self, url: str | None):
+        self.url = url
+        self._system: System | None = None
+
+    @property
+    def system(self) -> System:
+        if self._system is None:
+            self._system = bootstrap(self.url)
+        return self._system
+
+
+def _run(ctx: click.Context, as_json: bool, action: Any) -> None:
+    try:
+        action(ctx.obj.system)
+    except DomainError as e:
+        _fail(e.message, e.code, as_json)
+    except DatabaseURLError as e:
+        _fail(str(e), "invalid_database_url", as_json)
+
+
+@click.group(help="Facility sample logistics tracker. The database comes from --database or "
+                  f"${ENV_VAR} (default: sqlite:///logistics.db in the working directory).")
+@click.option("--database", "url", envvar=ENV_VAR, default=None, help="Database URL (sqlite:///FILE or postgresql://...)")
+@click.pass_context
+def cli(ctx: click.Context, url: str | None) -> None:
+    ctx.obj = Context(url)
+
+
+@cli.command(help="Create the database and register the locations and instruments from fixtures/.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def init(ctx: click.Context, as_json: bool) -> None:
+    def action(system: System) -> None:
+        register_reference_data(system.app)
+        data = {"database": system.database.url.render_as_string(hide_password=True),
+                "locations": len(system.views.locations()), "instruments": len(system.app.catalogue.instruments)}
+        _emit(data, as_json, f"initialised {data['database']}: {data['locations']} locations, "
+                             f"{data['instruments']} instruments")
+    _run(ctx, as_json, action)
+
+
+@cli.command(help="Initialise, then load the demo proposals and a dozen shipments in different states.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def demo(ctx: click.Context, as_json: bool) -> None:
+    def action(system: System) -> None:
+        register_reference_data(system.app)
+        data = load_demo()
+        with tqdm(total=len(data["shipments"]), desc="demo shipments", unit="shipment", disable=as_json,
+                  file=sys.stderr) as bar:
+            loaded = run_demo(system.app, data, bar.update)
+        _emit({"shipments_loaded": loaded}, as_json,
+              f"loaded {loaded} demo shipments" if loaded else "the demo data is already loaded")
+    _run(ctx, as_json, action)
+
+
+def _describe_where(info: dict[str, Any]) -> str:
+    lines = [f"{info['type']} {info['barcode']}: {info['where']['text']}"]
+    if info["type"] == "dewar":
+        lines[0] += f" ({info['workflow']})"
+        for box in info["contents"]:
+            lines.extend(_describe_box(box, "  "))
+    else:
+        lines[0] += f", in dewar {info['dewar']}" if info["dewar"] else ""
+    return "\n".join(lines)
+
+
+def _describe_box(box: dict[str, Any], indent: str) -> list[str]:
+    where = f" loaded in {box['loaded_instrument']} position {box['loaded_position']}" if box["loaded_instrument"] else ""
+    lines = [f"{indent}{box['container_type']} {box['barcode']}{' at ' + box['position'] if box['position'] else ''}{where}"]
+    lines += [f"{indent}  {s['position']:>3}: {s['name']} ({s['kind']})" for s in box["samples"]]
+    for child in box["children"]:
+        lines.extend(_describe_box(child, indent + "  "))
+    return lines
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a time: expected ISO 8601, e.g. 2026-11-26T09:30:00+00:00")
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+@cli.command(help="Where a dewar or container is now (or, with --as-of, its state at a past time).")
+@click.argument("barcode")
+@click.option("--as-of", "as_of", default=None, help="ISO 8601 time, e.g. 2026-11-26T09:30:00Z (UTC if no zone).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def where(ctx: click.Context, barcode: str, as_of: str | None, as_json: bool) -> None:
+    when = _parse_time(as_of.replace("Z", "+00:00")) if as_of else None
+
+    def action(system: System) -> None:
+        if when is None:
+            info = system.views.where(barcode)
+            _emit(info, as_json, _describe_where(info))
+            return
+        _kind, entity_id = system.app.resolve(barcode)
+        state = system.app.as_of(entity_id, when).state()
+        _emit(state, as_json, "\n".join(f"{k}: {v}" for k, v in state.items()))
+    _run(ctx, as_json, action)
+
+
+@cli.command(help="What happened to a dewar, container, shipment or sample: every event, who, when, where from.")
+@click.argument("barcode_or_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def history(ctx: click.Context, barcode_or_id: str, as_json: bool) -> None:
+    def action(system: System) -> None:
+        try:
+            entity_id = UUID(barcode_or_id.strip())
+        except ValueError:
+            _kind, entity_id = system.app.resolve(barcode_or_id)
+        events = system.app.history(entity_id)
+        lines = [f"{e['time'].isoformat(timespec='seconds')}  {e['event']:<20} by {e['actor']}"
+                 f"{' at ' + e['station'] if e['station'] else ''}  {json.dumps(e['data'], default=str)}" for e in events]
+        _emit(events, as_json, "\n".join(lines))
+    _run(ctx, as_json, action)
+
+
+@cli.command("rebuild-read-model", help="Drop the read model and rebuild it from every stored event.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def rebuild_read_model(ctx: click.Context, as_json: bool) -> None:
+    def action(system: System) -> None:
+        total = system.app.recorder.max_notification_id() or 0
+        with tqdm(total=total, desc="rebuilding read model", unit="event", disable=as_json, file=sys.stderr) as bar:
+            applied = system.projection.rebuild(progress=bar.update)
+        _emit({"events_applied": applied}, as_json, f"read model rebuilt from {applied} events")
+    _run(ctx, as_json, action)
+
+
+@cli.command(help="What is where: dewars by location and workflow, and every sample changer.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    def action(system: System) -> None:
+        views = system.views
+        dewars = views.dewars()
+        changers = {name: [p for p in views.changer_map(name) if p["barcode"]] for name in system.app.catalogue.instruments}
+        data = {"dewars": dewars, "changers": changers, "unexpected": views.unexpected_arrivals()}
+        lines = ["DEWARS"]
+        lines += [f"  {d['barcode']:<28} {d['workflow']:<19} {d['where_kind']} {d['where_code'] or ''}  [{d['proposal'] or '-'}]"
+                  for d in dewars]
+        lines.append("SAMPLE CHANGERS")
+        for name, loaded in changers.items():
+            if loaded:
+                lines += [f"  {name} position {p['position']:>3}: {p['container_type']} {p['barcode']} [{p['proposal']}]" for p in loaded]
+        lines.append(f"UNEXPECTED ARRIVALS: {len(data['unexpected'])}")
+        _emit(data, as_json, "\n".join(lines))
+    _run(ctx, as_json, action)
+
+
+def main() -> None:
+    cli(prog_name="logistics")

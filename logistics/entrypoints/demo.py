@@ -1,0 +1,72 @@
+"""Loads `fixtures/demo.json`: proposals, people, and a dozen shipments in different states."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from logistics.domain.by import By
+from logistics.service_layer.application import Logistics
+
+USER, STORES, BEAMLINE = By("demo-user", "web"), By("demo-stores", "stores-desk-1"), By("demo-beamline", "beamline-station")
+
+
+def _steps(app: Logistics, shipment_id: Any, barcode: str) -> dict[str, Callable[..., Any]]:
+    return {
+        "sent": lambda: app.mark_sent(shipment_id, USER),
+        "cancel": lambda: app.cancel_shipment(shipment_id, USER),
+        "scan": lambda loc: app.scan_dewar(barcode, loc, STORES),
+        "move": lambda loc: app.move_dewar(barcode, loc, STORES),
+        "topup": lambda litres: app.top_up(barcode, STORES, float(litres)),
+        "check": lambda result, *notes: app.check_contents(barcode, result == "ok", " ".join(notes), STORES),
+        "damage": lambda *words: app.report_damage(barcode, " ".join(words), STORES),
+        "take": lambda instrument: app.take_to_instrument(barcode, instrument, BEAMLINE),
+        "load": lambda box, instrument, position: app.load(box, instrument, position, BEAMLINE),
+        "unload": lambda box: app.unload(box, BEAMLINE),
+        "handback": lambda loc: app.hand_back(barcode, loc, BEAMLINE),
+        "request": lambda: app.request_dispatch(barcode, USER),
+        "book": lambda courier, number: app.book_dispatch(barcode, courier, number, STORES),
+        "out": lambda: app.scan_out(barcode, STORES),
+        "returned": lambda: app.mark_returned(barcode, STORES),
+        "close": lambda: app.close_dewar(barcode, STORES),
+    }
+
+
+def load_demo(app: Logistics, demo: dict[str, Any], progress: Callable[[int], None] = lambda n: None) -> int:
+    """Returns how many shipments were loaded; loads nothing if the demo is already there."""
+    try:
+        app.proposal(demo["proposals"][0]["code"])
+        return 0
+    except Exception:
+        pass
+    contacts: dict[str, str] = {}
+    for proposal in demo["proposals"]:
+        app.register_proposal(proposal["code"], proposal["title"], STORES)
+        for member in proposal["members"]:
+            person = app.register_person(member["name"], member["email"], STORES, phone=member.get("phone"))
+            app.add_member(proposal["code"], person, member["role"], STORES)
+            if "lab_contact" in member:
+                contacts[proposal["code"]] = app.add_lab_contact(proposal["code"], person, member["lab_contact"], STORES)
+    for code in demo["facility_dewars"]:
+        app.register_facility_dewar(code, STORES)
+    for s in demo["shipments"]:
+        shipment = app.create_shipment(s["proposal"], s["name"], USER, safety=s["safety"],
+                                       sending_contact=contacts.get(s["proposal"]))
+        if "courier" in s:
+            app.set_courier(shipment, s["courier"][0], s["courier"][1], USER)
+        for d in s["dewars"]:
+            if "facility" in d:
+                barcode = app.add_facility_dewar(shipment, d["facility"], USER)
+            else:
+                barcode = app.add_mail_in_dewar(shipment, d["visit"], d["beamline"], USER, kind=d.get("kind", "dewar"))
+            for c in d["containers"]:
+                app.add_container(c["barcode"], c["type"], barcode, USER, parent=c.get("parent"), position=c.get("position"))
+                for sample in c["samples"]:
+                    app.add_sample(c["barcode"], sample["position"], sample["kind"], sample["name"], sample["attributes"], USER)
+            steps = _steps(app, shipment, barcode)
+            for step in d["steps"]:
+                verb, *args = step.split()
+                steps[verb](*args)
+        progress(1)
+    for arrival in demo.get("unexpected_arrivals", []):
+        app.record_unexpected_arrival(arrival["barcode"], arrival["location"], arrival["note"], STORES)
+    return len(demo["shipments"])
