@@ -56,9 +56,10 @@ class Views:
         rows = _rows(self.engine, select(dewars).where(dewars.c.barcode == barcode))
         return rows[0] if rows else None
 
-    def contents(self, dewar_id: str) -> list[dict[str, Any]]:
-        """The containers in a dewar as a tree, each with its samples."""
-        boxes = _rows(self.engine, select(containers).where(containers.c.dewar_id == str(dewar_id)))
+    def contents(self, dewar_id: str, shipment_id: str | None) -> list[dict[str, Any]]:
+        """The containers in a dewar on its current trip as a tree, each with its samples."""
+        boxes = _rows(self.engine, select(containers).where(and_(containers.c.dewar_id == str(dewar_id),
+                                                                 containers.c.shipment_id == shipment_id)))
         ids = [b["id"] for b in boxes]
         held = _rows(self.engine, select(samples).where(samples.c.container_id.in_(ids))) if ids else []
         for box in boxes:
@@ -73,11 +74,12 @@ class Views:
             row = _rows(self.engine, select(dewars).where(dewars.c.id == str(entity_id)))[0]
             return {"type": "dewar", "barcode": row["barcode"], "where": _where(row["where_kind"], row["where_code"]),
                     "workflow": row["workflow"], "proposal": row["proposal"], "facility_code": row["facility_code"],
-                    "contents": self.contents(row["id"])}
+                    "contents": self.contents(row["id"], row["shipment_id"])}
         row = _rows(self.engine, select(containers).where(containers.c.id == str(entity_id)))[0]
         package = _rows(self.engine, select(dewars).where(dewars.c.id == row["dewar_id"])) if row["dewar_id"] else []
         if row["loaded_instrument"]:
-            where = {"kind": "sample-changer", "code": f"{row['loaded_instrument']} position {row['loaded_position']}"}
+            where = {"kind": "sample-changer", "code": row["loaded_instrument"], "position": row["loaded_position"],
+                     "text": f"{row['loaded_instrument']} sample changer position {row['loaded_position']}"}
         elif row["at_instrument"]:
             where = _where(facets.INSTRUMENT, row["at_instrument"])
         elif package:

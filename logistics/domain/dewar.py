@@ -87,6 +87,7 @@ class Dewar(Aggregate):
     def _assigned(self, shipment_id: UUID, proposal: str, actor: str, station: str | None) -> None:
         self.shipment_id, self.proposal, self.workflow = shipment_id, proposal, f.REGISTERED
         self.return_courier = self.return_tracking = None
+        self.contents = {}  # a new trip: packed afresh
 
     def mark_sent(self, by: By) -> None:
         if self.workflow != f.REGISTERED:

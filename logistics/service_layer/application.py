@@ -285,9 +285,10 @@ class Logistics(Application):
             except UnknownBarcode:
                 container = Container(barcode=code, container_type=ctype.code, proposal=package.proposal, **by.fields)
                 changed.append(self._claim(code, "container", container.id, by))
-            old = self._package_of(container)
-            if old is not None and old.id != package.id and old.workflow in facets.BETWEEN_TRIPS:
-                container.unpacked(**by.fields)  # back from its last trip, now packed again
+            if container.parent is not None and container.shipment_id != str(package.shipment_id):
+                old = self._package_of(container)
+                if old is None or str(old.shipment_id) != container.shipment_id or old.workflow in facets.BETWEEN_TRIPS:
+                    container.unpacked(**by.fields)  # back from its last trip, now packed again
             parent_container = self.container(parent) if parent else None
             parent_type = self.catalogue.container_type(parent_container.container_type) if parent_container else None
             packing.pack_container(container, ctype, package, parent_container, parent_type, position, by)

@@ -1,0 +1,55 @@
+"""Every test that takes `system` runs on SQLite and on PostgreSQL, each in a fresh database.
+
+PostgreSQL is the machine's server at 127.0.0.1:5432 (override with LOGISTICS_TEST_POSTGRES).
+Where it does not answer the PostgreSQL runs are skipped, except in CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Iterator
+
+import psycopg
+import pytest
+
+from logistics.bootstrap import System, bootstrap, register_reference_data
+
+PG_ADMIN = os.environ.get("LOGISTICS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_admin() -> psycopg.Connection | None:
+    try:
+        return psycopg.connect(PG_ADMIN.replace("postgresql+psycopg", "postgresql"), autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        if os.environ.get("CI"):
+            raise
+        return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'logistics.db'}"
+        return
+    admin = _pg_admin()
+    if admin is None:
+        pytest.skip("PostgreSQL does not answer at " + PG_ADMIN)
+    name = "logistics_test_" + uuid.uuid4().hex[:12]
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def system(database_url: str) -> Iterator[System]:
+    s = bootstrap(database_url)
+    register_reference_data(s.app)
+    try:
+        yield s
+    finally:
+        s.close()

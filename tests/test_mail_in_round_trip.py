@@ -1,0 +1,81 @@
+"""A user group's dewar goes to the facility, onto the beamline, and back, and every step is history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from tests.helpers import BEAMLINE, STORES, USER, packed_dewar
+
+
+def test_a_mail_in_dewar_makes_the_full_round_trip_and_its_history_says_who_did_what(system):
+    app, views = system.app, system.views
+    shipment, barcode = packed_dewar(system, samples=3)
+    app.record_labels_printed(shipment, "a4-14", "pdf", USER)  # label-ready
+    app.set_courier(shipment, "dhl", "1234567890", USER)
+    app.mark_sent(shipment, USER)
+    assert views.where(barcode)["where"]["kind"] == "in-transit-to-facility"
+
+    app.scan_dewar(barcode, "loc-goods-in", STORES)
+    assert views.where(barcode)["workflow"] == "received"
+    app.move_dewar(barcode, "loc-stores-a1", STORES)
+    assert [d["barcode"] for d in views.dewars_at("loc-stores-a1")] == [barcode]
+
+    app.take_to_instrument(barcode, "i03", BEAMLINE)
+    app.load("CPS-0001", "i03", "7", BEAMLINE)
+    i03 = {p["position"]: p for p in views.changer_map("i03")}
+    assert i03["7"]["barcode"] == "CPS-0001" and i03["7"]["proposal"] == "mx23694"
+    assert views.where("CPS-0001")["where"]["kind"] == "sample-changer"
+
+    app.unload("CPS-0001", BEAMLINE)
+    app.hand_back(barcode, "loc-stores-a1", BEAMLINE)
+    app.request_dispatch(barcode, USER)
+    app.book_dispatch(barcode, "ups", "1z999aa10123456784", STORES)
+    app.move_dewar(barcode, "loc-dispatch", STORES)
+    app.scan_out(barcode, STORES)
+    app.mark_returned(barcode, STORES)
+
+    final = views.where(barcode)
+    assert (final["workflow"], final["where"]["kind"]) == ("returned", "offsite")
+    history = app.history(app.resolve(barcode)[1])
+    assert [e["event"] for e in history] == [
+        "Registered", "ContainerPacked", "Sent", "Arrived", "Moved", "TakenToInstrument", "ContainerLoaded",
+        "ContainerUnloaded", "Moved", "DispatchRequested", "DispatchBooked", "Moved", "Dispatched", "Returned"]
+    assert history[3]["actor"] == STORES.actor and history[3]["station"] == STORES.station
+    assert history[6]["actor"] == BEAMLINE.actor and history[6]["data"]["position"] == "7"
+    assert history[10]["data"]["tracking_number"] == "1Z999AA10123456784"
+    times = [e["time"] for e in history]
+    assert times == sorted(times)
+
+
+def test_the_state_as_of_a_past_time_is_what_it_was_then(system):
+    app = system.app
+    shipment, barcode = packed_dewar(system)
+    app.mark_sent(shipment, USER)
+    app.scan_dewar(barcode, "loc-goods-in", STORES)
+    between = datetime.now(timezone.utc)
+    app.move_dewar(barcode, "loc-stores-b2", STORES)
+    dewar_id = app.resolve(barcode)[1]
+
+    then = app.as_of(dewar_id, between)
+    assert then.where == {"kind": "storage", "code": "loc-goods-in"}
+    assert app.as_of(dewar_id, datetime.now(timezone.utc)).where["code"] == "loc-stores-b2"
+    shipment_then = app.as_of(shipment, between)
+    assert shipment_then.workflow == "sent"
+
+
+def test_non_mx_samples_travel_in_parcels_the_same_way(system):
+    app, views = system.app, system.views
+    from tests.helpers import proposal_with_contact
+    contact = proposal_with_contact(system, "ee30522")
+    shipment = app.create_shipment("ee30522", "Glasses", USER, sending_contact=contact)
+    barcode = app.add_mail_in_dewar(shipment, 1, "i15-1", USER, kind="parcel")
+    app.add_container("XPDF-BOX-7", "powder-box", barcode, USER)
+    app.add_sample("XPDF-BOX-7", "1", "xpdf-sample", "sio2", {"formula": "SiO2"}, USER)
+    app.add_sample("XPDF-BOX-7", "2", "xpdf-calibrant", "ceo2", {"calibrant": "CeO2"}, USER)
+    app.mark_sent(shipment, USER)
+    app.scan_dewar(barcode, "loc-ambient-shelf", STORES)
+    app.take_to_instrument("XPDF-BOX-7", "i15-1", BEAMLINE)
+    where = views.where("xpdf-box-7")
+    assert where["where"] == {"kind": "instrument", "code": "i15-1", "text": "instrument i15-1"}
+    contents = views.where(barcode)["contents"]
+    assert [s["name"] for s in contents[0]["samples"]] == ["sio2", "ceo2"]
