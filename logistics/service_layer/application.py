@@ -31,6 +31,10 @@ BARCODE = "barcode"
 RETRIES = 8
 
 
+class _StaleRead(Exception):
+    """What a command read was overtaken by another client's save: run it again."""
+
+
 class Sealer(Protocol):
     def seal(self, subject: str, data: dict[str, Any]) -> str: ...
     def open(self, sealed: str) -> dict[str, Any]: ...
@@ -68,7 +72,10 @@ class Logistics(Application):
     def _run(self, command: Callable[[], tuple[Sequence[Any], Any]]) -> Any:
         """Run a command; save what it changed atomically; retry on a concurrent conflict."""
         for attempt in range(RETRIES):
-            changed, result = command()
+            try:
+                changed, result = command()
+            except _StaleRead:
+                continue
             if not changed:
                 return result
             try:
@@ -80,7 +87,7 @@ class Logistics(Application):
             if recordings:
                 self.on_recorded(max(r.notification.id for r in recordings))
             return result
-        raise AssertionError("unreachable")
+        raise _StaleRead("the command was overtaken by concurrent changes too often; try again")
 
     def _get(self, aggregate_id: UUID | str, kind: type, what: str) -> Any:
         try:
@@ -91,8 +98,12 @@ class Logistics(Application):
             raise NotFound(f"{aggregate_id!r} is not a {what}")
         return aggregate
 
-    def _claim(self, key: str, entity_type: str, entity_id: UUID, by: By, namespace: str = BARCODE) -> Claim:
+    def _claim(self, key: str, entity_type: str, entity_id: UUID, by: By, namespace: str = BARCODE,
+               allocated: bool = False) -> Claim:
+        """A claim on a unique key; a key we allocated ourselves that is taken means a stale read."""
         if claim_id(namespace, key) in self.repository:
+            if allocated:
+                raise _StaleRead
             raise AlreadyExists(f"{namespace} {key!r} is already registered")
         return Claim(namespace=namespace, key=key, entity_type=entity_type, entity_id=str(entity_id), **by.fields)
 
@@ -257,7 +268,7 @@ class Logistics(Application):
             dewar = Dewar(barcode=str(code), kind=kind, facility_code=None, shipment_id=shipment.id,
                           proposal=shipment.proposal, **by.fields)
             shipment.add_dewar(str(dewar.id), by)
-            return [counter, dewar, shipment, self._claim(str(code), "dewar", dewar.id, by)], str(code)
+            return [counter, dewar, shipment, self._claim(str(code), "dewar", dewar.id, by, allocated=True)], str(code)
         return self._run(command)
 
     def add_facility_dewar(self, shipment_id: UUID | str, code: str, by: By) -> str:
