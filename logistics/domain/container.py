@@ -38,7 +38,9 @@ class Container(Aggregate):
 
     def require_free_position(self, position: str) -> None:
         if self.occupant(position):
-            self._refuse("filled at position " + position, "that position is taken")
+            taken = sorted({*self.children, *self.samples}, key=lambda p: (len(p), p))
+            raise NotPermitted(f"position {position} of container {self.barcode} is taken; choose a free position "
+                               f"(taken: {', '.join(taken)})")
 
     def require_usable(self) -> None:
         if self.disposed:
