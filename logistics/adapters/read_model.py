@@ -8,7 +8,7 @@ applies an event twice or skips one. `rebuild` drops the tables and replays ever
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Iterable
 from uuid import UUID
 
@@ -134,10 +134,12 @@ class Projection:
     """Applies the event store's notifications to the read-model tables, exactly once."""
 
     NAME = "read_model"
+    CACHE_SIZE = 5000
 
     def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 500):
         self.app, self.engine, self.writer, self.batch_size = app, engine, writer, batch_size
         self._lock = threading.Lock()
+        self._aggregates: OrderedDict[UUID, Any] = OrderedDict()  # projected aggregates, most recent last
         metadata.create_all(engine)
         with writer.begin() as conn:
             if conn.execute(select(tracking.c.position).where(tracking.c.name == self.NAME)).first() is None:
@@ -149,8 +151,7 @@ class Projection:
 
     def wait_for(self, notification_id: int) -> None:
         """Read-your-writes: return when the read model includes this notification."""
-        while self.position() < notification_id:
-            self.catch_up(stop=notification_id)
+        self.catch_up(stop=notification_id)
 
     def catch_up(self, stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Apply every notification not yet applied (up to `stop`); returns how many."""
@@ -172,19 +173,18 @@ class Projection:
                 applied += len(batch)
                 if progress:
                     progress(len(batch))
+                if stop is not None and batch[-1].id >= stop:
+                    return applied
 
     def _apply(self, conn: Connection, batch: Iterable[Any]) -> None:
         by_originator: dict[UUID, list[Any]] = defaultdict(list)
         for notification in batch:
             by_originator[notification.originator_id].append(self.app.mapper.to_domain_event(notification))
         for originator_id, events in by_originator.items():
-            first = events[0].originator_version
-            if first == 1:
-                aggregate = None
-            else:
-                aggregate = self.app.repository.get(originator_id, version=first - 1)
+            aggregate = self._aggregate_before(originator_id, events[0].originator_version)
             for domain_event in events:
                 aggregate = domain_event.mutate(aggregate)
+            self._remember(originator_id, aggregate)
             rows_of = ROWS.get(type(aggregate))
             if rows_of is None:
                 continue
@@ -193,6 +193,20 @@ class Projection:
                 conn.execute(delete(table).where(column == _owner_key(table, aggregate)))
                 if rows:
                     conn.execute(insert(table), rows)
+
+    def _aggregate_before(self, originator_id: UUID, version: int) -> Any:
+        if version == 1:
+            return None
+        cached = self._aggregates.get(originator_id)
+        if cached is not None and cached.version == version - 1:
+            return cached
+        return self.app.repository.get(originator_id, version=version - 1)
+
+    def _remember(self, originator_id: UUID, aggregate: Any) -> None:
+        self._aggregates[originator_id] = aggregate
+        self._aggregates.move_to_end(originator_id)
+        while len(self._aggregates) > self.CACHE_SIZE:
+            self._aggregates.popitem(last=False)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the read model and replay every event into it."""

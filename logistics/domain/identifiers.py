@@ -109,9 +109,12 @@ class MailInBarcode:
         return cls(match["proposal"], int(match["visit"]), match["beamline"], int(match["serial"]))
 
 
+MAIL_IN_START_RE = re.compile(r"^[a-z]{2}[0-9]{1,6}-[0-9]")
+
+
 def looks_like_mail_in(text: str) -> bool:
-    """True when the text has the shape of a mail-in barcode (check character aside)."""
-    return bool(MAIL_IN_RE.match(scanned(text).lower()))
+    """True when the text starts like a mail-in barcode (proposal and visit), even if misread."""
+    return bool(MAIL_IN_START_RE.match(scanned(text).lower()))
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,9 @@ class FacilityCodes:
 
 def container_barcode(text: str) -> str:
     code = scanned(text).upper()
+    if looks_like_mail_in(code):
+        raise InvalidBarcode(f"container barcode {text!r} reads like a mail-in dewar barcode; "
+                             "container barcodes must not start with a proposal code and visit")
     if not CONTAINER_RE.match(code):
         raise InvalidBarcode(
             f"container barcode {text!r} is not valid: expected 3 to 40 letters, digits, '-', '_' or '.', "

@@ -129,7 +129,7 @@ def where(ctx: click.Context, barcode: str, as_of: str | None, as_json: bool) ->
             _emit(info, as_json, _describe_where(info))
             return
         _kind, entity_id = system.app.resolve(barcode)
-        state = system.app.as_of(entity_id, when).state()
+        state = system.app.as_of(entity_id, when, name=barcode).state()
         _emit(state, as_json, "\n".join(f"{k}: {v}" for k, v in state.items()))
     _run(ctx, as_json, action)
 

@@ -64,9 +64,11 @@ class Logistics(Application):
 
     def __init__(self, env: dict[str, str], catalogue: Catalogue, sealer: Sealer,
                  facility_codes: ids.FacilityCodes = ids.FacilityCodes()):
-        super().__init__(env)
+        super().__init__({"AGGREGATE_CACHE_MAXSIZE": "5000", **env})
         self.catalogue, self.sealer, self.facility_codes = catalogue, sealer, facility_codes
         self.on_recorded: Callable[[int], None] = lambda notification_id: None
+        self._claims: dict[UUID, tuple[str, UUID]] = {}  # claims and locations never change once made
+        self._locations: set[str] = set()
 
     # --- plumbing ----------------------------------------------------------------------
     def _run(self, command: Callable[[], tuple[Sequence[Any], Any]]) -> Any:
@@ -109,12 +111,14 @@ class Logistics(Application):
 
     def resolve(self, barcode: str) -> tuple[str, UUID]:
         """Which entity a scanned or typed barcode names: (type, id)."""
-        key = barcode_key(barcode)
-        try:
-            claim = self.repository.get(claim_id(BARCODE, key))
-        except AggregateNotFoundError:
-            raise UnknownBarcode(f"no dewar or container has the barcode {barcode!r}") from None
-        return claim.entity_type, UUID(claim.entity_id)
+        key = claim_id(BARCODE, barcode_key(barcode))
+        if key not in self._claims:
+            try:
+                claim = self.repository.get(key)
+            except AggregateNotFoundError:
+                raise UnknownBarcode(f"no dewar or container has the barcode {barcode!r}") from None
+            self._claims[key] = (claim.entity_type, UUID(claim.entity_id))
+        return self._claims[key]
 
     def dewar(self, barcode: str) -> Dewar:
         kind, entity_id = self.resolve(barcode)
@@ -147,8 +151,10 @@ class Logistics(Application):
 
     def location(self, code: str) -> str:
         code = ids.location_code(code)
-        if Location.create_id(code) not in self.repository:
-            raise InvalidValue(f"location {code!r} is not registered: scan a location barcode such as loc-goods-in")
+        if code not in self._locations:
+            if Location.create_id(code) not in self.repository:
+                raise InvalidValue(f"location {code!r} is not registered: scan a location barcode such as loc-goods-in")
+            self._locations.add(code)
         return code
 
     def _package_of(self, container: Container) -> Dewar | None:
@@ -558,7 +564,7 @@ class Logistics(Application):
             return [self._plain(v) for v in value]
         return value
 
-    def as_of(self, entity_id: UUID | str, when: datetime) -> Any:
+    def as_of(self, entity_id: UUID | str, when: datetime, name: str | None = None) -> Any:
         """The entity as it was at a past time (the version current then)."""
         entity_id = UUID(str(entity_id))
         version = None
@@ -567,5 +573,5 @@ class Logistics(Application):
                 break
             version = e.originator_version
         if version is None:
-            raise NotFound(f"{entity_id} did not exist yet at {when.isoformat()}")
+            raise NotFound(f"{name or entity_id} did not exist yet at {when.isoformat()}")
         return self.repository.get(entity_id, version=version)
