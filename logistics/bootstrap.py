@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from logistics.adapters.accounts import Accounts
 from logistics.adapters.database import Database
 from logistics.adapters.fixture_files import load_catalogue, load_locations
 from logistics.adapters.personal_data import Vault
 from logistics.adapters.read_model import Projection
 from logistics.domain.by import SYSTEM, By
 from logistics.service_layer.application import Logistics
+from logistics.service_layer.feed import Feed
 from logistics.views import Views
 
 
@@ -19,6 +21,8 @@ class System:
     projection: Projection
     views: Views
     database: Database
+    accounts: Accounts
+    feed: Feed
 
     def close(self) -> None:
         self.app.close()
@@ -33,7 +37,9 @@ def bootstrap(url: str | None = None) -> System:
     app = Logistics(env=database.eventsourcing_env(), catalogue=load_catalogue(), sealer=vault)
     projection = Projection(app, engine, writer)
     app.on_recorded = projection.wait_for
-    return System(app=app, projection=projection, views=Views(app, engine), database=database)
+    views = Views(app, engine)
+    return System(app=app, projection=projection, views=views, database=database, accounts=Accounts(writer),
+                  feed=Feed(app, views))
 
 
 def register_reference_data(app: Logistics, by: By = SYSTEM) -> None:

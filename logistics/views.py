@@ -4,10 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, and_, select
+import base64
+import json
+from typing import Iterable
+from uuid import UUID
 
-from logistics.adapters.read_model import changer_positions, containers, dewars, locations, samples, shipments
+from sqlalchemy import Engine, and_, or_, select
+
+from logistics.adapters.read_model import (changer_positions, containers, dewars, locations, members, samples,
+                                           shipments)
 from logistics.domain import facets
+
+TABLES = {"dewar": dewars, "container": containers, "sample": samples, "shipment": shipments}
+SORT = {"dewar": "barcode", "container": "barcode", "sample": "name", "shipment": "name"}
+
+
+def encode_cursor(row: dict[str, Any], kind: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([row[SORT[kind]], row["id"]]).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    from logistics.domain.errors import InvalidValue
+    try:
+        sort, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(sort), str(key)
+    except (ValueError, TypeError):
+        raise InvalidValue(f"cursor {cursor!r} is not valid: pass the endCursor of the previous page") from None
 
 
 def _rows(engine: Engine, query: Any) -> list[dict[str, Any]]:
@@ -18,6 +40,65 @@ def _rows(engine: Engine, query: Any) -> list[dict[str, Any]]:
 class Views:
     def __init__(self, app: Any, engine: Engine):
         self.app, self.engine = app, engine
+
+    def row(self, kind: str, entity_id: UUID | str) -> dict[str, Any] | None:
+        rows = self.rows(kind, [str(entity_id)])
+        return rows[0] if rows else None
+
+    def rows(self, kind: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+        table = TABLES[kind]
+        return _rows(self.engine, select(table).where(table.c.id.in_([str(i) for i in ids])))
+
+    def page(self, kind: str, *, proposals: frozenset[str] | None, first: int = 50, after: str | None = None,
+             **filters: Any) -> tuple[list[dict[str, Any]], bool]:
+        """One page of a list, in a stable order; proposals None means every proposal."""
+        table = TABLES[kind]
+        sort = table.c[SORT[kind]]
+        query = select(table)
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(table.c[column] == value)
+        if proposals is not None:
+            query = query.where(table.c.proposal.in_(sorted(proposals)))
+        if after:
+            key, entity_id = decode_cursor(after)
+            query = query.where(or_(sort > key, and_(sort == key, table.c.id > entity_id)))
+        rows = _rows(self.engine, query.order_by(sort, table.c.id).limit(first + 1))
+        return rows[:first], len(rows) > first
+
+    def proposals_of_person(self, person_id: str | None) -> frozenset[str]:
+        if not person_id:
+            return frozenset()
+        return frozenset(r["proposal"] for r in _rows(self.engine, select(members.c.proposal)
+                                                      .where(members.c.person_id == person_id)))
+
+    def containers_in(self, dewar_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The containers packed on the current trip of each dewar."""
+        query = (select(containers).join(dewars, dewars.c.id == containers.c.dewar_id)
+                 .where(containers.c.dewar_id.in_(list(dewar_ids)), containers.c.shipment_id == dewars.c.shipment_id)
+                 .order_by(containers.c.barcode))
+        return _rows(self.engine, query)
+
+    def children_of(self, container_ids: Iterable[str]) -> list[dict[str, Any]]:
+        return _rows(self.engine, select(containers).where(containers.c.parent_id.in_(list(container_ids)))
+                     .order_by(containers.c.position))
+
+    def dewars_of_shipments(self, shipment_ids: Iterable[str]) -> list[dict[str, Any]]:
+        return _rows(self.engine, select(dewars).where(dewars.c.shipment_id.in_(list(shipment_ids)))
+                     .order_by(dewars.c.barcode))
+
+    def samples_in(self, container_ids: Iterable[str]) -> list[dict[str, Any]]:
+        return _rows(self.engine, select(samples).where(samples.c.container_id.in_(list(container_ids))))
+
+    def container_where(self, row: dict[str, Any], package: dict[str, Any] | None) -> dict[str, Any]:
+        if row["loaded_instrument"]:
+            return {"kind": "sample-changer", "code": row["loaded_instrument"], "position": row["loaded_position"],
+                    "text": f"{row['loaded_instrument']} sample changer position {row['loaded_position']}"}
+        if row["at_instrument"]:
+            return _where(facets.INSTRUMENT, row["at_instrument"])
+        if package:
+            return _where(package["where_kind"], package["where_code"])
+        return _where(facets.OFFSITE)
 
     def dewars_at(self, location: str) -> list[dict[str, Any]]:
         return _rows(self.engine, select(dewars).where(and_(dewars.c.where_kind == facets.STORAGE,
@@ -77,15 +158,7 @@ class Views:
                     "contents": self.contents(row["id"], row["shipment_id"])}
         row = _rows(self.engine, select(containers).where(containers.c.id == str(entity_id)))[0]
         package = _rows(self.engine, select(dewars).where(dewars.c.id == row["dewar_id"])) if row["dewar_id"] else []
-        if row["loaded_instrument"]:
-            where = {"kind": "sample-changer", "code": row["loaded_instrument"], "position": row["loaded_position"],
-                     "text": f"{row['loaded_instrument']} sample changer position {row['loaded_position']}"}
-        elif row["at_instrument"]:
-            where = _where(facets.INSTRUMENT, row["at_instrument"])
-        elif package:
-            where = _where(package[0]["where_kind"], package[0]["where_code"])
-        else:
-            where = _where(facets.OFFSITE)
+        where = self.container_where(row, package[0] if package else None)
         return {"type": "container", "barcode": row["barcode"], "container_type": row["container_type"],
                 "where": where, "proposal": row["proposal"], "dewar": package[0]["barcode"] if package else None,
                 "position": row["position"], "disposed": row["disposed"]}

@@ -43,3 +43,9 @@ class NotPermitted(DomainError):
     """The command breaks a rule of the entity's current state (a facet rule)."""
 
     code = "not_permitted"
+
+
+class AccessDenied(DomainError):
+    """The principal's role does not allow this command or question."""
+
+    code = "access_denied"

@@ -81,7 +81,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         data = load_demo()
         with tqdm(total=len(data["shipments"]), desc="demo shipments", unit="shipment", disable=as_json,
                   file=sys.stderr) as bar:
-            loaded = run_demo(system.app, data, bar.update)
+            loaded = run_demo(system.app, data, bar.update, accounts=system.accounts)
         _emit({"shipments_loaded": loaded}, as_json,
               f"loaded {loaded} demo shipments" if loaded else "the demo data is already loaded")
     _run(ctx, as_json, action)
@@ -181,6 +181,106 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 lines += [f"  {name} position {p['position']:>3}: {p['container_type']} {p['barcode']} [{p['proposal']}]" for p in loaded]
         lines.append(f"UNEXPECTED ARRIVALS: {len(data['unexpected'])}")
         _emit(data, as_json, "\n".join(lines))
+    _run(ctx, as_json, action)
+
+
+@cli.command(help="Serve the GraphQL API (and GraphiQL) with uvicorn.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="API processes (PostgreSQL for more than 1).")
+@click.option("--demo/--no-demo", "with_demo", default=False, help="Initialise and load the demo data first.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: bool) -> None:
+    import os
+
+    import uvicorn
+
+    system = ctx.obj.system
+    if workers > 1 and system.database.is_sqlite:
+        _fail("several workers need PostgreSQL: an SQLite file takes one writer at a time", "invalid_value", False)
+    register_reference_data(system.app)
+    if with_demo:
+        data = load_demo()
+        with tqdm(total=len(data["shipments"]), desc="demo shipments", unit="shipment", file=sys.stderr) as bar:
+            run_demo(system.app, data, bar.update, accounts=system.accounts)
+    url = system.database.url.render_as_string(hide_password=False)
+    system.close()
+    os.environ["LOGISTICS_DATABASE_URL"] = url
+    click.echo(f"serving {system.database.url.render_as_string(hide_password=True)} on http://{host}:{port}\n"
+               f"  sign in:  http://{host}:{port}/login  (demo accounts: ada, dorothy, stores, beamline, admin;\n"
+               f"            each password is demo- and the username, e.g. demo-ada)\n"
+               f"  GraphQL:  http://{host}:{port}/graphql  (GraphiQL in the browser; scripts send\n"
+               f"            'Authorization: Bearer TOKEN' from 'logistics token create --user NAME')", err=True)
+    uvicorn.run("logistics.entrypoints.web:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False)
+
+
+@cli.group(help="Accounts: people, scanner stations and scripts.")
+def user() -> None:
+    pass
+
+
+@user.command("add", help="Add an account. Members are linked to a person on their proposals.")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["member", "stores", "beamline", "admin"]), help="Repeat for several roles.")
+@click.option("--kind", default="person", type=click.Choice(["person", "station", "script"]), show_default=True)
+@click.option("--proposal", "proposals", multiple=True, help="For members: a proposal to join (repeatable).")
+@click.option("--name", default=None, help="For members: the person's name (kept sealed).")
+@click.option("--email", default=None, help="For members: the person's e-mail address (kept sealed).")
+@click.option("--password", default=None, help="Omit to be asked; stations and scripts use tokens instead.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_add(ctx: click.Context, username: str, roles: tuple[str, ...], kind: str, proposals: tuple[str, ...],
+             name: str | None, email: str | None, password: str | None, as_json: bool) -> None:
+    from logistics.domain.by import By
+
+    if kind == "person" and password is None:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+
+    def action(system: System) -> None:
+        admin = By("cli:admin")
+        person_id = None
+        if "member" in roles:
+            if not (name and email and proposals):
+                _fail("a member needs --name, --email and at least one --proposal", "invalid_value", as_json)
+            for code in proposals:
+                system.app.proposal(code)
+            person_id = str(system.app.register_person(name, email, admin))
+            for code in proposals:
+                system.app.add_member(code, person_id, "member", admin)
+        account = system.accounts.add(username, list(roles), password=password, person_id=person_id, kind=kind)
+        _emit({"id": account.id, "username": account.username, "roles": sorted(account.roles)}, as_json,
+              f"added {account.kind} account {account.username} ({', '.join(sorted(account.roles))})")
+    _run(ctx, as_json, action)
+
+
+@cli.group(help="API tokens for scripts and scanner stations.")
+def token() -> None:
+    pass
+
+
+@token.command("create", help="Create an API token; it is printed once and stored only hashed.")
+@click.option("--user", "username", required=True)
+@click.option("--label", default="", help="What the token is for, e.g. the station's desk.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def token_create(ctx: click.Context, username: str, label: str, as_json: bool) -> None:
+    def action(system: System) -> None:
+        token_id, secret = system.accounts.create_token(username, label)
+        _emit({"id": token_id, "token": secret}, as_json,
+              f"{secret}\n(token id {token_id}; shown only now: revoke with 'logistics token revoke {token_id}')")
+    _run(ctx, as_json, action)
+
+
+@token.command("revoke", help="Revoke an API token by its id (or the token itself).")
+@click.argument("token_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: str, as_json: bool) -> None:
+    def action(system: System) -> None:
+        system.accounts.revoke_token(token_id)
+        _emit({"revoked": token_id}, as_json, f"revoked token {token_id}")
     _run(ctx, as_json, action)
 
 

@@ -31,19 +31,34 @@ def _steps(app: Logistics, shipment_id: Any, barcode: str) -> dict[str, Callable
     }
 
 
-def load_demo(app: Logistics, demo: dict[str, Any], progress: Callable[[int], None] = lambda n: None) -> int:
-    """Returns how many shipments were loaded; loads nothing if the demo is already there."""
+def demo_password(username: str) -> str:
+    return f"demo-{username}"
+
+
+def load_demo(app: Logistics, demo: dict[str, Any], progress: Callable[[int], None] = lambda n: None,
+              accounts: Any = None) -> int:
+    """Returns how many shipments were loaded; loads nothing if the demo is already there.
+
+    With `accounts`, every demo person and staff member gets an account whose password is
+    `demo-` followed by the username."""
     try:
         app.proposal(demo["proposals"][0]["code"])
         return 0
     except Exception:
         pass
     contacts: dict[str, str] = {}
+    for account in demo.get("staff_accounts", []) if accounts else []:
+        accounts.add(account["username"], account["roles"], password=demo_password(account["username"]))
+    for station in demo.get("stations", []) if accounts else []:
+        accounts.add(station["username"], station["roles"], kind="station")
     for proposal in demo["proposals"]:
         app.register_proposal(proposal["code"], proposal["title"], STORES)
         for member in proposal["members"]:
             person = app.register_person(member["name"], member["email"], STORES, phone=member.get("phone"))
             app.add_member(proposal["code"], person, member["role"], STORES)
+            if accounts:
+                accounts.add(member["username"], ["member"], password=demo_password(member["username"]),
+                             person_id=str(person))
             if "lab_contact" in member:
                 contacts[proposal["code"]] = app.add_lab_contact(proposal["code"], person, member["lab_contact"], STORES)
     for code in demo["facility_dewars"]:

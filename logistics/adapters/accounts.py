@@ -1,0 +1,164 @@
+"""Accounts, API tokens and the session secret, in SQLAlchemy tables.
+
+Passwords are hashed with argon2 (argon2-cffi). API tokens are shown once and kept only as a
+SHA-256 hash; they can be revoked. Scanner stations are accounts of their own kind, with a
+role, and authenticate with a token: nothing is trusted by IP address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from uuid import uuid4
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import (Boolean, Column, DateTime, Engine, ForeignKey, MetaData, String, Table, insert, select,
+                        update)
+from sqlalchemy.exc import IntegrityError
+
+from logistics.domain.errors import AlreadyExists, InvalidValue, NotFound
+
+metadata = MetaData()
+S = String(120)
+accounts = Table(
+    "accounts", metadata,
+    Column("id", S, primary_key=True), Column("username", S, unique=True, nullable=False),
+    Column("kind", S, nullable=False), Column("password_hash", String(255)), Column("person_id", S),
+    Column("roles", S, nullable=False), Column("created_at", DateTime(timezone=True)),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+tokens = Table(
+    "api_tokens", metadata,
+    Column("id", S, primary_key=True), Column("account_id", S, ForeignKey("accounts.id"), nullable=False),
+    Column("label", S), Column("token_hash", String(64), unique=True, nullable=False),
+    Column("created_at", DateTime(timezone=True)), Column("revoked_at", DateTime(timezone=True)),
+)
+settings = Table("settings", metadata, Column("key", S, primary_key=True), Column("value", String(255)))
+
+ROLES = ("member", "stores", "beamline", "admin")
+KINDS = ("person", "station", "script")
+_hasher = PasswordHasher()
+_DUMMY = _hasher.hash("not a password")
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    username: str
+    kind: str
+    roles: frozenset[str]
+    person_id: str | None
+
+    @property
+    def actor(self) -> str:
+        return f"account:{self.id}"
+
+
+def _account(row) -> Account:  # type: ignore[no-untyped-def]
+    return Account(id=row.id, username=row.username, kind=row.kind,
+                   roles=frozenset(r for r in row.roles.split(",") if r), person_id=row.person_id)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def add(self, username: str, roles: list[str], password: str | None = None, person_id: str | None = None,
+            kind: str = "person") -> Account:
+        username = username.strip().lower()
+        if not username or len(username) > 100 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise InvalidValue(f"username {username!r} is not valid: expected letters, digits, '-', '_' or '.'")
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown or not roles:
+            raise InvalidValue(f"role {', '.join(unknown) or '(none)'!r} is not valid: expected some of {', '.join(ROLES)}")
+        if kind not in KINDS:
+            raise InvalidValue(f"account kind {kind!r} is not valid: expected one of {', '.join(KINDS)}")
+        if password is not None and len(password) < 8:
+            raise InvalidValue("the password is too short: expected at least 8 characters")
+        row = dict(id=str(uuid4()), username=username, kind=kind, roles=",".join(sorted(set(roles))),
+                   password_hash=_hasher.hash(password) if password else None, person_id=person_id,
+                   created_at=datetime.now(timezone.utc), disabled=False)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(accounts).values(**row))
+        except IntegrityError:
+            raise AlreadyExists(f"username {username!r} is already taken") from None
+        return self.get(row["id"])
+
+    def get(self, account_id: str) -> Account:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.id == account_id, accounts.c.disabled.is_(False))).first()
+        if row is None:
+            raise NotFound(f"account {account_id!r} does not exist")
+        return _account(row)
+
+    def by_username(self, username: str) -> Account:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.username == username.strip().lower())).first()
+        if row is None:
+            raise NotFound(f"there is no account {username!r}")
+        return _account(row)
+
+    def names(self, account_ids: list[str]) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(accounts.c.id, accounts.c.username).where(accounts.c.id.in_(account_ids)))
+            return {r.id: r.username for r in rows}
+
+    def verify_password(self, username: str, password: str) -> Account | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.username == username.strip().lower(),
+                                                      accounts.c.disabled.is_(False))).first()
+        try:
+            _hasher.verify(row.password_hash if row is not None and row.password_hash else _DUMMY, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return _account(row) if row is not None and row.password_hash else None
+
+    def create_token(self, username: str, label: str = "") -> tuple[str, str]:
+        """A new API token for an account: (token id, the token). The token is shown only now."""
+        account = self.by_username(username)
+        token_id = secrets.token_hex(4)
+        token = f"lgx_{token_id}_{secrets.token_urlsafe(32)}"
+        with self.engine.begin() as conn:
+            conn.execute(insert(tokens).values(id=token_id, account_id=account.id, label=label,
+                                               token_hash=_digest(token), created_at=datetime.now(timezone.utc)))
+        return token_id, token
+
+    def authenticate_token(self, token: str) -> Account | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(accounts).join(tokens, tokens.c.account_id == accounts.c.id)
+                .where(tokens.c.token_hash == _digest(token.strip()), tokens.c.revoked_at.is_(None),
+                       accounts.c.disabled.is_(False))).first()
+        return _account(row) if row is not None else None
+
+    def revoke_token(self, token_id: str) -> None:
+        token_id = token_id.strip()
+        if token_id.startswith("lgx_"):
+            token_id = token_id.split("_")[1]
+        with self.engine.begin() as conn:
+            done = conn.execute(update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+                                .values(revoked_at=datetime.now(timezone.utc))).rowcount
+        if not done:
+            raise NotFound(f"there is no active token {token_id!r}")
+
+    def secret_key(self) -> str:
+        """The key that signs session cookies: made once, kept in the database."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(settings.c.value).where(settings.c.key == "session_secret")).scalar()
+        if value:
+            return value
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(settings).values(key="session_secret", value=secrets.token_urlsafe(48)))
+        except IntegrityError:
+            pass
+        return self.secret_key()

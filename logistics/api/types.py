@@ -1,0 +1,274 @@
+"""GraphQL output types, built from read-model rows; nested fields load through DataLoaders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Optional
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
+
+from logistics.service_layer.session import Session
+
+
+def _by_key(rows: list[dict[str, Any]], key: str, keys: list[str], many: bool) -> list[Any]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row[key]].append(row)
+    return [grouped.get(k, []) if many else (grouped[k][0] if grouped.get(k) else None) for k in keys]
+
+
+class Loaders:
+    """One set per request: a list of 100 dewars with their containers costs a bounded number of queries."""
+
+    def __init__(self, session: Session):
+        views = session.views
+
+        def loader(fetch: Callable[[list[str]], list[dict[str, Any]]], key: str, many: bool) -> DataLoader:
+            async def load(keys: list[str]) -> list[Any]:
+                rows = await run_in_threadpool(fetch, keys)
+                visible = [r for r in rows if session.principal.sees(r.get("proposal"))]
+                return _by_key(visible, key, keys, many)
+            return DataLoader(load_fn=load)
+
+        self.dewar = loader(lambda ids: views.rows("dewar", ids), "id", False)
+        self.shipment = loader(lambda ids: views.rows("shipment", ids), "id", False)
+        self.container = loader(lambda ids: views.rows("container", ids), "id", False)
+        self.containers_of_dewar = loader(views.containers_in, "dewar_id", True)
+        self.children = loader(lambda ids: views.children_of(ids), "parent_id", True)
+        self.samples_of_container = loader(views.samples_in, "container_id", True)
+        self.dewars_of_shipment = loader(lambda ids: views.dewars_of_shipments(ids), "shipment_id", True)
+
+
+@dataclass
+class Context:
+    session: Session
+    loaders: Loaders
+    feed: Any
+    request: Any = None
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        return run_in_threadpool(fn, *args, **kwargs)
+
+
+@strawberry.type(description="Where something is: offsite, in transit, a storage location, an instrument, a sample changer.")
+class Where:
+    kind: str
+    code: Optional[str]
+    position: Optional[str]
+    text: str
+
+    @classmethod
+    def of(cls, where: dict[str, Any]) -> "Where":
+        return cls(kind=where["kind"], code=where.get("code"), position=where.get("position"), text=where["text"])
+
+
+@strawberry.type(description="One event in an entity's history: what happened, when, who did it, from where.")
+class Event:
+    version: int
+    event: str
+    entity: str
+    time: datetime
+    actor: str
+    station: Optional[str]
+    data: JSON
+
+    @classmethod
+    def of(cls, e: dict[str, Any]) -> "Event":
+        return cls(version=e["version"], event=e["event"], entity=e["entity"], time=e["time"], actor=e["actor"],
+                   station=e["station"], data=e["data"])
+
+
+async def _history(info: strawberry.Info, kind: str, entity_id: str) -> list[Event]:
+    ctx: Context = info.context
+    return [Event.of(e) for e in await ctx.run(ctx.session.history, kind, entity_id)]
+
+
+@strawberry.type
+class Sample:
+    id: strawberry.ID
+    name: str
+    kind: str
+    proposal: str
+    position: Optional[str]
+    removed: bool
+    container_id: strawberry.Private[Optional[str]]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> "Sample":
+        return cls(id=row["id"], name=row["name"], kind=row["kind"], proposal=row["proposal"], position=row["position"],
+                   removed=bool(row["removed"]), container_id=row["container_id"])
+
+    @strawberry.field
+    async def container(self, info: strawberry.Info) -> Optional["Container"]:
+        row = await info.context.loaders.container.load(self.container_id) if self.container_id else None
+        return Container.of(row) if row else None
+
+    @strawberry.field
+    async def attributes(self, info: strawberry.Info) -> JSON:
+        ctx: Context = info.context
+        sample = await ctx.run(ctx.session.app.repository.get, strawberry_uuid(self.id))
+        return sample.attributes
+
+    @strawberry.field
+    async def history(self, info: strawberry.Info) -> list[Event]:
+        return await _history(info, "sample", self.id)
+
+
+def strawberry_uuid(value: Any) -> Any:
+    from uuid import UUID
+    return UUID(str(value))
+
+
+@strawberry.type(description="A sample-changer position a container is loaded in.")
+class ChangerSlot:
+    instrument: str
+    position: str
+
+
+@strawberry.type
+class Container:
+    id: strawberry.ID
+    barcode: str
+    type: str
+    proposal: str
+    position: Optional[str]
+    disposed: bool
+    loaded: Optional[ChangerSlot]
+    at_instrument: Optional[str]
+    dewar_id: strawberry.Private[Optional[str]]
+    shipment_id: strawberry.Private[Optional[str]]
+    row: strawberry.Private[dict[str, Any]]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> "Container":
+        loaded = ChangerSlot(instrument=row["loaded_instrument"], position=row["loaded_position"]) \
+            if row["loaded_instrument"] else None
+        return cls(id=row["id"], barcode=row["barcode"], type=row["container_type"], proposal=row["proposal"],
+                   position=row["position"], disposed=bool(row["disposed"]), loaded=loaded,
+                   at_instrument=row["at_instrument"], dewar_id=row["dewar_id"], shipment_id=row["shipment_id"], row=row)
+
+    @strawberry.field
+    async def dewar(self, info: strawberry.Info) -> Optional["Dewar"]:
+        row = await info.context.loaders.dewar.load(self.dewar_id) if self.dewar_id else None
+        return Dewar.of(row) if row else None
+
+    @strawberry.field(description="Where it is now: its dewar's place, unless it is loaded or at an instrument.")
+    async def where(self, info: strawberry.Info) -> Where:
+        package = await info.context.loaders.dewar.load(self.dewar_id) if self.dewar_id else None
+        return Where.of(info.context.session.views.container_where(self.row, package))
+
+    @strawberry.field
+    async def samples(self, info: strawberry.Info) -> list[Sample]:
+        rows = await info.context.loaders.samples_of_container.load(self.id)
+        return [Sample.of(r) for r in sorted(rows, key=lambda r: int(r["position"] or 0))]
+
+    @strawberry.field(description="Containers inside this one (pucks in a cane, grid boxes in a puck).")
+    async def children(self, info: strawberry.Info) -> list["Container"]:
+        rows = await info.context.loaders.children.load(self.id)
+        return [Container.of(r) for r in rows]
+
+    @strawberry.field
+    async def history(self, info: strawberry.Info) -> list[Event]:
+        return await _history(info, "container", self.id)
+
+
+@strawberry.type
+class Dewar:
+    id: strawberry.ID
+    barcode: str
+    facility_code: Optional[str]
+    kind: str
+    proposal: Optional[str]
+    workflow: str
+    unexpected: bool
+    return_courier: Optional[str]
+    return_tracking: Optional[str]
+    updated_at: Optional[datetime]
+    where: Where
+    shipment_id: strawberry.Private[Optional[str]]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> "Dewar":
+        from logistics.views import _where
+        return cls(id=row["id"], barcode=row["barcode"], facility_code=row["facility_code"], kind=row["kind"],
+                   proposal=row["proposal"], workflow=row["workflow"], unexpected=bool(row["unexpected"]),
+                   return_courier=row["return_courier"], return_tracking=row["return_tracking"],
+                   updated_at=row["updated_at"], where=Where.of(_where(row["where_kind"], row["where_code"])),
+                   shipment_id=row["shipment_id"])
+
+    @strawberry.field
+    async def shipment(self, info: strawberry.Info) -> Optional["Shipment"]:
+        row = await info.context.loaders.shipment.load(self.shipment_id) if self.shipment_id else None
+        return Shipment.of(row) if row else None
+
+    @strawberry.field(description="The containers packed directly in it on its current trip.")
+    async def containers(self, info: strawberry.Info) -> list[Container]:
+        rows = await info.context.loaders.containers_of_dewar.load(self.id)
+        return [Container.of(r) for r in rows if r["parent_kind"] == "dewar"]
+
+    @strawberry.field
+    async def history(self, info: strawberry.Info) -> list[Event]:
+        return await _history(info, "dewar", self.id)
+
+
+@strawberry.type
+class Shipment:
+    id: strawberry.ID
+    proposal: str
+    name: str
+    workflow: str
+    safety_level: str
+    courier: Optional[str]
+    tracking_number: Optional[str]
+    labels_printed: int
+    registered_at: Optional[datetime]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> "Shipment":
+        return cls(id=row["id"], proposal=row["proposal"], name=row["name"], workflow=row["workflow"],
+                   safety_level=row["safety_level"], courier=row["courier"], tracking_number=row["tracking_number"],
+                   labels_printed=row["labels_printed"] or 0, registered_at=row["registered_at"])
+
+    @strawberry.field
+    async def dewars(self, info: strawberry.Info) -> list[Dewar]:
+        return [Dewar.of(r) for r in await info.context.loaders.dewars_of_shipment.load(self.id)]
+
+    @strawberry.field
+    async def history(self, info: strawberry.Info) -> list[Event]:
+        return await _history(info, "shipment", self.id)
+
+
+@strawberry.type
+class ChangerPosition:
+    position: str
+    accepts: list[str]
+    occupied: bool
+    container: Optional[Container] = strawberry.field(description="Null when empty, or not yours to see.")
+
+
+@strawberry.type
+class SampleChanger:
+    instrument: str
+    positions: list[ChangerPosition]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: Optional[str]
+
+
+def connection(name: str, node: type) -> tuple[type, type]:
+    edge = strawberry.type(type(f"{name}Edge", (), {"__annotations__": {"cursor": str, "node": node}}))
+    conn = strawberry.type(type(f"{name}Connection", (), {"__annotations__": {"edges": list[edge], "page_info": PageInfo}}))
+    return edge, conn
+
+
+DewarEdge, DewarConnection = connection("Dewar", Dewar)
+ShipmentEdge, ShipmentConnection = connection("Shipment", Shipment)
+ContainerEdge, ContainerConnection = connection("Container", Container)

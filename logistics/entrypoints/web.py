@@ -1,0 +1,150 @@
+"""The ASGI app: GraphQL (with GraphiQL and graphql-transport-ws subscriptions), sign-in, health.
+
+Every request is authenticated: an API token (`Authorization: Bearer lgx_...`, for scripts and
+scanner stations) or the signed session cookie set by signing in. Nothing is trusted by address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from logistics.adapters.accounts import Account
+from logistics.api.schema import schema
+from logistics.api.types import Context, Loaders
+from logistics.bootstrap import System, bootstrap
+from logistics.domain.errors import NotFound
+from logistics.service_layer.access import Principal
+from logistics.service_layer.session import Session
+
+SESSION_KEY = "account"
+STATION_HEADER = "x-logistics-station"
+
+
+def principal_of(system: System, account: Account, station: str | None) -> Principal:
+    proposals = system.views.proposals_of_person(account.person_id) if "member" in account.roles else frozenset()
+    if account.kind == "station":
+        station = account.username
+    return Principal(account_id=account.id, name=account.username, roles=account.roles, proposals=proposals,
+                     station=(station or None) and station[:60])
+
+
+def authenticate(system: System, conn: HTTPConnection) -> Principal | None:
+    header = conn.headers.get("authorization", "")
+    account = None
+    if header.lower().startswith("bearer "):
+        account = system.accounts.authenticate_token(header[7:])
+        if account is None:
+            return None
+    elif conn.session.get(SESSION_KEY):
+        try:
+            account = system.accounts.get(conn.session[SESSION_KEY])
+        except NotFound:
+            return None
+    if account is None:
+        return None
+    return principal_of(system, account, conn.headers.get(STATION_HEADER) or ("web" if account.kind == "person" else None))
+
+
+class LogisticsGraphQL(GraphQL):
+    def __init__(self, system: System):
+        super().__init__(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+        self.system = system
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        conn = HTTPConnection(scope)
+        principal = await run_in_threadpool(authenticate, self.system, conn)
+        if principal is None:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 4401, "reason": "sign in first"})
+                return
+            if scope["method"] == "GET" and "query" not in conn.query_params:
+                await super().__call__(scope, receive, send)  # GraphiQL itself holds no data
+                return
+            response = JSONResponse({"errors": [{"message": "sign in first: a session cookie from /login, or "
+                                                            "an API token as 'Authorization: Bearer ...'"}]},
+                                    status_code=401)
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        principal: Principal = request.scope["state"]["principal"]
+        session = Session(self.system.app, self.system.views, principal)
+        return Context(session=session, loaders=Loaders(session), feed=self.system.feed, request=request)
+
+
+LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · Logistics</title>
+<style>body{font:16px system-ui;margin:4em auto;max-width:22em}label{display:block;margin:.8em 0}
+input{font:inherit;width:100%;padding:.4em}button{font:inherit;padding:.4em 1.2em}.error{color:#b00}</style></head>
+<body><h1>Sign in</h1>{error}<form method="post" action="/login">
+<label>Username <input name="username" autocomplete="username" autofocus required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button></form>
+<p>Then use the API at <a href="/graphql">/graphql</a>.</p></body></html>"""
+
+
+def create_app(system: System) -> Starlette:
+    graphql = LogisticsGraphQL(system)
+
+    async def health(_request: Request) -> Response:
+        position = await run_in_threadpool(system.projection.position)
+        return JSONResponse({"status": "ok", "read_model_position": position})
+
+    async def login_page(request: Request) -> Response:
+        return HTMLResponse(LOGIN_PAGE.replace("{error}", ""))
+
+    async def login(request: Request) -> Response:
+        wants_json = "application/json" in request.headers.get("content-type", "")
+        data = await (request.json() if wants_json else request.form())
+        username, password = str(data.get("username", "")), str(data.get("password", ""))
+        account = await run_in_threadpool(system.accounts.verify_password, username, password)
+        if account is None:
+            message = "wrong username or password"
+            if wants_json:
+                return JSONResponse({"ok": False, "error": message}, status_code=401)
+            return HTMLResponse(LOGIN_PAGE.replace("{error}", f'<p class="error">{message}</p>'), status_code=401)
+        request.session[SESSION_KEY] = account.id
+        if wants_json:
+            return JSONResponse({"ok": True, "name": account.username, "roles": sorted(account.roles)})
+        return RedirectResponse("/graphql", status_code=303)
+
+    async def logout(request: Request) -> Response:
+        request.session.clear()
+        return JSONResponse({"ok": True})
+
+    async def index(_request: Request) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    routes = [
+        Route("/", index), Route("/health", health),
+        Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
+    ]
+    middleware = [Middleware(SessionMiddleware, secret_key=system.accounts.secret_key(), session_cookie="logistics",
+                             same_site="lax", https_only=False, max_age=12 * 3600)]
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        system.close()
+
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """The factory uvicorn calls (in each worker process): the database comes from the environment."""
+    return create_app(bootstrap(os.environ.get("LOGISTICS_DATABASE_URL")))

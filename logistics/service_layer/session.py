@@ -1,0 +1,142 @@
+"""A principal's session with the tracker: every command and question, with access applied.
+
+The GraphQL API (and later the pages) speak only to this. It adds no rules of the domain:
+it decides who may ask, and hides what a member may not see as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from logistics.domain.errors import AccessDenied, NotFound, UnknownBarcode
+from logistics.service_layer.access import Principal
+from logistics.service_layer.application import Logistics
+
+
+class Session:
+    def __init__(self, app: Logistics, views: Any, principal: Principal):
+        self.app, self.views, self.principal = app, views, principal
+
+    # --- visibility ------------------------------------------------------------------------
+    def _hidden_barcode(self, barcode: str) -> UnknownBarcode:
+        return UnknownBarcode(f"no dewar or container has the barcode {barcode!r}")
+
+    def resolve(self, barcode: str) -> tuple[str, UUID, dict[str, Any]]:
+        """(type, id, read-model row) of a barcode this principal may see."""
+        kind, entity_id = self.app.resolve(barcode)
+        row = self.views.row(kind, entity_id)
+        if row is None or not self.principal.sees(row["proposal"]):
+            raise self._hidden_barcode(barcode)
+        return kind, entity_id, row
+
+    def entity(self, kind: str, entity_id: UUID | str) -> dict[str, Any]:
+        try:
+            row = self.views.row(kind, UUID(str(entity_id)))
+        except ValueError:
+            row = None
+        if row is None or not self.principal.sees(row["proposal"]):
+            raise NotFound(f"{kind} {entity_id!s} does not exist")
+        return row
+
+    def _member_command(self, command: str, proposal: str | None, hidden: Exception) -> None:
+        if not self.principal.sees(proposal):
+            raise hidden
+        if not self.principal.may(command, proposal):
+            raise AccessDenied(f"{command.replace('_', ' ')} is for the members of proposal {proposal}")
+
+    def _on_shipment(self, command: str, shipment_id: Any) -> None:
+        row = self.entity("shipment", shipment_id)
+        self._member_command(command, row["proposal"], NotFound(f"shipment {shipment_id!s} does not exist"))
+
+    def _on_barcode(self, command: str, barcode: str) -> None:
+        _, _, row = self.resolve(barcode)
+        self._member_command(command, row["proposal"], self._hidden_barcode(barcode))
+
+    # --- user group ------------------------------------------------------------------------
+    def create_shipment(self, proposal: str, name: str, safety: str = "green", sending_contact: str | None = None,
+                        return_contact: str | None = None) -> UUID:
+        from logistics.domain.identifiers import proposal_code
+        code = proposal_code(proposal)
+        self._member_command("create_shipment", code, NotFound(f"proposal {code!r} is not registered"))
+        return self.app.create_shipment(code, name, self.principal.by, safety, sending_contact, return_contact)
+
+    def add_mail_in_dewar(self, shipment_id: Any, visit: int, beamline: str, kind: str = "dewar") -> str:
+        self._on_shipment("add_mail_in_dewar", shipment_id)
+        return self.app.add_mail_in_dewar(shipment_id, visit, beamline, self.principal.by, kind)
+
+    def add_facility_dewar(self, shipment_id: Any, code: str) -> str:
+        self._on_shipment("add_facility_dewar", shipment_id)
+        return self.app.add_facility_dewar(shipment_id, code, self.principal.by)
+
+    def add_container(self, barcode: str, container_type: str, dewar: str, parent: str | None = None,
+                      position: str | None = None) -> UUID:
+        self._on_barcode("add_container", dewar)
+        if parent:
+            self._on_barcode("add_container", parent)
+        return self.app.add_container(barcode, container_type, dewar, self.principal.by, parent, position)
+
+    def remove_container(self, barcode: str) -> None:
+        self._on_barcode("remove_container", barcode)
+        self.app.remove_container(barcode, self.principal.by)
+
+    def move_container(self, barcode: str, dewar: str, parent: str | None = None, position: str | None = None) -> None:
+        self._on_barcode("move_container", barcode)
+        self._on_barcode("move_container", dewar)
+        self.app.move_container(barcode, dewar, self.principal.by, parent, position)
+
+    def add_sample(self, container: str, position: str, kind: str, name: str, attributes: dict[str, Any],
+                   safety: dict[str, Any] | None = None) -> UUID:
+        self._on_barcode("add_sample", container)
+        return self.app.add_sample(container, position, kind, name, attributes, self.principal.by, safety)
+
+    def remove_sample(self, sample_id: Any) -> None:
+        row = self.entity("sample", sample_id)
+        self._member_command("remove_sample", row["proposal"], NotFound(f"sample {sample_id!s} does not exist"))
+        self.app.remove_sample(sample_id, self.principal.by)
+
+    def move_sample(self, sample_id: Any, container: str, position: str) -> None:
+        row = self.entity("sample", sample_id)
+        self._member_command("move_sample", row["proposal"], NotFound(f"sample {sample_id!s} does not exist"))
+        self._on_barcode("move_sample", container)
+        self.app.move_sample(sample_id, container, position, self.principal.by)
+
+    def set_courier(self, shipment_id: Any, courier: str, tracking_number: str | None) -> None:
+        self._on_shipment("set_courier", shipment_id)
+        self.app.set_courier(shipment_id, courier, tracking_number, self.principal.by)
+
+    def mark_sent(self, shipment_id: Any) -> None:
+        self._on_shipment("mark_sent", shipment_id)
+        self.app.mark_sent(shipment_id, self.principal.by)
+
+    def cancel_shipment(self, shipment_id: Any) -> None:
+        self._on_shipment("cancel_shipment", shipment_id)
+        self.app.cancel_shipment(shipment_id, self.principal.by)
+
+    def record_labels_printed(self, shipment_id: Any, stock: str, label_format: str) -> None:
+        self._on_shipment("record_labels_printed", shipment_id)
+        self.app.record_labels_printed(shipment_id, stock, label_format, self.principal.by)
+
+    def request_dispatch(self, barcode: str) -> dict[str, Any]:
+        self._on_barcode("request_dispatch", barcode)
+        return self.app.request_dispatch(barcode, self.principal.by)
+
+    # --- staff ------------------------------------------------------------------------------
+    def staff(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        """Run a stores, beamline or admin command of the application, if the role allows it."""
+        self.principal.require_role(command)
+        return getattr(self.app, command)(*args, by=self.principal.by, **kwargs)
+
+    # --- questions -------------------------------------------------------------------------
+    def history(self, kind: str, entity_id: UUID) -> list[dict[str, Any]]:
+        self.entity(kind, entity_id)
+        return self.app.history(entity_id)
+
+    def as_of(self, kind: str, entity_id: UUID, when: datetime, name: str | None = None) -> Any:
+        self.entity(kind, entity_id)
+        return self.app.as_of(entity_id, when, name)
+
+    def visible_proposals(self) -> frozenset[str] | None:
+        """None for staff (everything), else the member's proposals."""
+        return None if self.principal.is_staff else self.principal.proposals
