@@ -140,6 +140,7 @@ class Projection:
         self.app, self.engine, self.writer, self.batch_size = app, engine, writer, batch_size
         self._lock = threading.Lock()
         self._aggregates: OrderedDict[UUID, Any] = OrderedDict()  # projected aggregates, most recent last
+        self._applied = 0  # the highest position this process has seen committed
         metadata.create_all(engine)
         with writer.begin() as conn:
             if conn.execute(select(tracking.c.position).where(tracking.c.name == self.NAME)).first() is None:
@@ -151,16 +152,21 @@ class Projection:
 
     def wait_for(self, notification_id: int) -> None:
         """Read-your-writes: return when the read model includes this notification."""
+        if self._applied >= notification_id:
+            return  # this process already applied it (while catching up for another command)
         self.catch_up(stop=notification_id)
 
     def catch_up(self, stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Apply every notification not yet applied (up to `stop`); returns how many."""
         applied = 0
         with self._lock:
+            if stop is not None and self._applied >= stop:
+                return applied
             while True:
                 with self.writer.begin() as conn:
                     query = select(tracking.c.position).where(tracking.c.name == self.NAME)
                     position = conn.execute(query.with_for_update()).scalar_one()
+                    self._applied = max(self._applied, position)
                     if stop is not None and position >= stop:
                         return applied
                     batch = self.app.recorder.select_notifications(
@@ -170,6 +176,7 @@ class Projection:
                     self._apply(conn, batch)
                     conn.execute(update(tracking).where(tracking.c.name == self.NAME)
                                  .values(position=batch[-1].id))
+                self._applied = batch[-1].id
                 applied += len(batch)
                 if progress:
                     progress(len(batch))
@@ -215,6 +222,7 @@ class Projection:
             metadata.create_all(self.writer)
             with self.writer.begin() as conn:
                 conn.execute(update(tracking).where(tracking.c.name == self.NAME).values(position=0))
+            self._applied = 0
         return self.catch_up(progress=progress)
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
