@@ -1,0 +1,1 @@
+"""Tests of the labels package (PDF and ZPL label rendering)."""
