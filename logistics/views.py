@@ -66,6 +66,10 @@ class Views:
         rows = _rows(self.engine, query.order_by(sort, table.c.id).limit(first + 1))
         return rows[:first], len(rows) > first
 
+    def shipments_named(self, name: str) -> list[dict[str, Any]]:
+        from sqlalchemy import func
+        return _rows(self.engine, select(shipments).where(func.lower(shipments.c.name) == name.strip().lower()))
+
     def proposals_of_person(self, person_id: str | None) -> frozenset[str]:
         if not person_id:
             return frozenset()

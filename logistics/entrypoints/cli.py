@@ -184,6 +184,29 @@ def status(ctx: click.Context, as_json: bool) -> None:
     _run(ctx, as_json, action)
 
 
+@cli.command(help="Print a shipment's labels (dewar, address, return labels and manifest) to a file.")
+@click.argument("shipment")
+@click.option("--stock", default="a4-14", show_default=True, help="a4-14, a4 or thermal-4x6 (fixtures/label-stocks.json)")
+@click.option("--format", "label_format", default="pdf", show_default=True, type=click.Choice(["pdf", "zpl"]))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def labels(ctx: click.Context, shipment: str, stock: str, label_format: str, output: str, as_json: bool) -> None:
+    from logistics.adapters.label_printer import LabelPrinter
+    from logistics.service_layer.access import Principal
+    from logistics.service_layer.labelling import print_labels
+    from logistics.service_layer.session import Session
+
+    def action(system: System) -> None:
+        operator = Principal(account_id="cli", name="command line", roles=frozenset({"admin"}), station="cli")
+        data = print_labels(Session(system.app, system.views, operator), LabelPrinter(), shipment, stock, label_format)
+        with open(output, "wb") as f:
+            f.write(data)
+        _emit({"file": output, "bytes": len(data), "stock": stock, "format": label_format}, as_json,
+              f"wrote {len(data)} bytes of {label_format.upper()} labels on {stock} to {output}")
+    _run(ctx, as_json, action)
+
+
 @cli.command(help="Serve the GraphQL API (and GraphiQL) with uvicorn.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

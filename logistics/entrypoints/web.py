@@ -25,7 +25,9 @@ from logistics.adapters.accounts import Account
 from logistics.api.schema import schema
 from logistics.api.types import Context, Loaders
 from logistics.bootstrap import System, bootstrap
-from logistics.domain.errors import NotFound
+from logistics.adapters.label_printer import LabelPrinter
+from logistics.domain.errors import DomainError, NotFound
+from logistics.service_layer.labelling import print_labels
 from logistics.service_layer.access import Principal
 from logistics.service_layer.session import Session
 
@@ -126,6 +128,26 @@ def create_app(system: System) -> Starlette:
         request.session.clear()
         return JSONResponse({"ok": True})
 
+    printer = LabelPrinter()
+
+    async def shipment_labels(request: Request) -> Response:
+        """GET /shipments/{shipment}/labels?stock=a4-14&format=pdf: the shipment's labels, for its members and staff."""
+        principal = await run_in_threadpool(authenticate, system, request)
+        if principal is None:
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        session = Session(system.app, system.views, principal)
+        stock = request.query_params.get("stock", "a4-14")
+        label_format = request.query_params.get("format", "pdf")
+        try:
+            data = await run_in_threadpool(print_labels, session, printer, request.path_params["shipment"], stock,
+                                           label_format)
+        except DomainError as e:
+            status = 403 if e.code == "access_denied" else 404 if e.code in ("not_found", "unknown_barcode") else 400
+            return JSONResponse({"error": e.message, "code": e.code}, status_code=status)
+        media = "application/pdf" if label_format.strip().lower() == "pdf" else "application/x-zpl"
+        filename = f"labels-{request.path_params['shipment'].replace('/', '-')}.{label_format.strip().lower()}"
+        return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{filename}"'})
+
     async def index(_request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
 
@@ -133,6 +155,7 @@ def create_app(system: System) -> Starlette:
         Route("/", index), Route("/health", health),
         Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/shipments/{shipment:path}/labels", shipment_labels, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
     ]
     middleware = [Middleware(SessionMiddleware, secret_key=system.accounts.secret_key(), session_cookie="logistics",

@@ -29,6 +29,7 @@ STAFF_COMMANDS: dict[str, frozenset[str]] = {
     **{c: frozenset({BEAMLINE}) for c in ("take_to_instrument", "load", "unload", "dispose")},
     "hand_back": frozenset({BEAMLINE, STORES}),
     "request_dispatch": frozenset({STORES}),  # stores may ask on a user's behalf
+    "record_labels_printed": frozenset({STORES, BEAMLINE}),  # staff print labels for a shipment too
     **{c: frozenset() for c in (
         "register_location", "register_facility_dewar", "register_proposal", "register_person", "add_member",
         "add_lab_contact", "erase_person")},

@@ -1,0 +1,107 @@
+"""What goes on a shipment's labels, gathered as plain values (the `labels` package draws them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from logistics.domain.errors import InvalidValue, NotFound
+from logistics.service_layer.session import Session
+
+
+@dataclass(frozen=True)
+class PackedDewar:
+    barcode: str
+    facility_code: str | None
+    containers: list[dict[str, Any]]  # barcode, type, samples: [position, name, kind]
+    return_courier: str | None
+    return_tracking: str | None
+
+
+@dataclass(frozen=True)
+class ShipmentLabels:
+    shipment_id: str
+    proposal: str
+    name: str
+    safety_level: str
+    sender_name: str
+    sender_lines: list[str]
+    return_lines: list[str]
+    instrument: str | None
+    dewars: list[PackedDewar] = field(default_factory=list)
+    printed: str = field(default_factory=lambda: date.today().isoformat())
+
+
+def find_shipment(session: Session, text: str) -> str:
+    """A shipment's id from its id, `PROPOSAL/NAME`, or a name unique among the visible shipments."""
+    text = text.strip()
+    try:
+        return str(session.entity("shipment", UUID(text))["id"])
+    except ValueError:
+        pass
+    if "/" in text:
+        proposal, name = text.split("/", 1)
+        shipment_id = str(session.app.find_shipment(proposal, name))
+        session.entity("shipment", shipment_id)
+        return shipment_id
+    rows = [r for r in session.views.shipments_named(text) if session.principal.sees(r["proposal"])]
+    if not rows:
+        raise NotFound(f"there is no shipment {text!r}: give its id, or PROPOSAL/NAME")
+    if len(rows) > 1:
+        raise InvalidValue(f"shipment name {text!r} is used by proposals {', '.join(r['proposal'] for r in rows)}: "
+                           "give it as PROPOSAL/NAME")
+    return rows[0]["id"]
+
+
+def _contact(session: Session, proposal: str, contact_id: str | None) -> tuple[str, list[str]]:
+    if not contact_id:
+        return "", []
+    p = session.app.proposal(proposal)
+    contact = p.lab_contacts.get(contact_id)
+    if contact is None:
+        return "", []
+    person = session.app.person_details(contact["person"])
+    address = session.app.sealer.open(contact["address"])
+    if person.get("erased") or address.get("erased"):
+        return "(erased)", []
+    lines = [*address.get("lines", []), address.get("country", "")]
+    return person.get("name", ""), [line for line in lines if line]
+
+
+def gather(session: Session, shipment_id: str) -> ShipmentLabels:
+    row = session.entity("shipment", shipment_id)
+    shipment = session.app.shipment(shipment_id)
+    sender_name, sender_lines = _contact(session, shipment.proposal, shipment.sending_contact)
+    _, return_lines = _contact(session, shipment.proposal, shipment.return_contact)
+    dewars = []
+    instrument = None
+    for dewar_row in session.views.dewars_of_shipments([row["id"]]):
+        boxes = session.views.containers_in([dewar_row["id"]])
+        held = session.views.samples_in([b["id"] for b in boxes]) if boxes else []
+        containers = [{"barcode": b["barcode"], "type": b["container_type"],
+                       "samples": sorted(([s["position"], s["name"], s["kind"]] for s in held
+                                          if s["container_id"] == b["id"]), key=lambda s: int(s[0] or 0))}
+                      for b in boxes]
+        dewars.append(PackedDewar(barcode=dewar_row["barcode"], facility_code=dewar_row["facility_code"],
+                                  containers=containers, return_courier=dewar_row["return_courier"],
+                                  return_tracking=dewar_row["return_tracking"]))
+        parts = dewar_row["barcode"].split("-")
+        if instrument is None and len(parts) >= 5 and not dewar_row["facility_code"]:
+            instrument = "-".join(parts[2:-2])
+    if not dewars:
+        raise InvalidValue(f"shipment {row['name']!r} has no dewar yet: add one before printing labels")
+    return ShipmentLabels(shipment_id=row["id"], proposal=row["proposal"], name=row["name"],
+                          safety_level=row["safety_level"], sender_name=sender_name or row["proposal"],
+                          sender_lines=sender_lines, return_lines=return_lines or sender_lines,
+                          instrument=instrument, dewars=dewars)
+
+
+def print_labels(session: Session, printer: Any, shipment: str, stock: str = "a4-14", label_format: str = "pdf") -> bytes:
+    """Render a shipment's labels and record the printing in its history (only if it rendered)."""
+    shipment_id = find_shipment(session, shipment)
+    content = gather(session, shipment_id)
+    data = printer.render(content, stock, label_format)
+    session.record_labels_printed(shipment_id, stock.strip().lower(), label_format.strip().lower())
+    return data
