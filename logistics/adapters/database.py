@@ -62,8 +62,8 @@ class Database:
             "POSTGRES_PORT": str(self.url.port or 5432),
             "POSTGRES_USER": self.url.username or "postgres",
             "POSTGRES_PASSWORD": self.url.password or "",
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_POOL_SIZE": "5",  # per process: at most 25 connections in all (see engine())
+            "POSTGRES_MAX_OVERFLOW": "5",
         }
 
     def engine(self, *, writer: bool = False) -> Engine:
@@ -82,5 +82,6 @@ class Database:
                 conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
             return engine
-        return create_engine(self.url.set(drivername="postgresql+psycopg"), pool_size=10, max_overflow=10,
+        size, overflow = (2, 3) if writer else (5, 5)
+        return create_engine(self.url.set(drivername="postgresql+psycopg"), pool_size=size, max_overflow=overflow,
                              pool_pre_ping=True)

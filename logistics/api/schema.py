@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 from typing import Annotated, Any, AsyncGenerator, Callable, Optional, Union
 from uuid import UUID
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from graphql import GraphQLError
+from strawberry.extensions import (MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter,
+                                   ValidationCache)
 from strawberry.scalars import JSON
 
 from logistics.adapters import read_model
@@ -20,6 +23,7 @@ from logistics.api.types import (ChangerPosition, Container, ContainerConnection
 from logistics.domain.errors import DomainError
 from logistics.views import encode_cursor
 
+logger = logging.getLogger("logistics.api")
 ERRORS = (UnknownBarcodeError, InvalidBarcodeError, InvalidValueError, NotPermittedError, AccessDeniedError,
           NotFoundError, AlreadyExistsError)
 
@@ -476,6 +480,15 @@ class Subscription:
                 await asyncio.sleep(POLL_SECONDS)
 
 
+def _unexpected(error: GraphQLError) -> bool:
+    """Mask what went wrong inside (a database down, a bug); keep the query language's own errors."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return False
+    logger.error("unexpected error in %s", error.path, exc_info=original)
+    return True
+
+
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query, mutation=Mutation, subscription=Subscription,
@@ -486,6 +499,8 @@ def build_schema() -> strawberry.Schema:
             MaxTokensLimiter(max_token_count=2000),
             ParserCache(maxsize=256),
             ValidationCache(maxsize=256),
+            MaskErrors(should_mask_error=_unexpected, error_message="internal error: the request was not completed; "
+                       "try again, and tell the facility's IT if it persists"),
         ],
     )
 

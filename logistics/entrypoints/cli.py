@@ -238,6 +238,35 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: boo
                 workers=workers, log_level="warning", access_log=False)
 
 
+@cli.command(help="Run the background work: keep the read model caught up with every process's events.")
+@click.option("--interval", default=0.2, show_default=True, type=float, help="Seconds between polls when idle.")
+@click.option("--once", is_flag=True, help="Catch up once and stop (for cron or checks).")
+@click.pass_context
+def worker(ctx: click.Context, interval: float, once: bool) -> None:
+    import signal
+    import time
+
+    system = ctx.obj.system
+    stopping = False
+
+    def stop(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"worker on {system.database.url.render_as_string(hide_password=True)}: "
+               f"read model at position {system.projection.position()}", err=True)
+    while not stopping:
+        applied = system.projection.catch_up()
+        if once:
+            click.echo(f"applied {applied} events", err=True)
+            break
+        if not applied:
+            time.sleep(interval)
+    system.close()
+
+
 @cli.group(help="Accounts: people, scanner stations and scripts.")
 def user() -> None:
     pass
