@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from logistics.domain.clock import Tracked
 from logistics.domain.by import By
 from logistics.domain.errors import InvalidValue, NotPermitted
 
 
-class SampleChanger(Aggregate):
+class SampleChanger(Tracked):
     @staticmethod
     def create_id(instrument: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"logistics:changer:{instrument}")

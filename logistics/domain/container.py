@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from logistics.domain.clock import Tracked
 from logistics.domain.by import By
 from logistics.domain.errors import NotPermitted
 
 
-class Container(Aggregate):
+class Container(Tracked):
     @event("Registered")
     def __init__(self, barcode: str, container_type: str, proposal: str, actor: str, station: str | None):
         self.barcode, self.container_type, self.proposal = barcode, container_type, proposal

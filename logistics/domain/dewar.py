@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from logistics.domain.clock import Tracked
 from logistics.domain import facets as f
 from logistics.domain.by import By
 from logistics.domain.errors import NotPermitted
 
 
-class Dewar(Aggregate):
+class Dewar(Tracked):
     @event("Registered")
     def __init__(self, barcode: str, kind: str, facility_code: str | None, shipment_id: UUID | None,
                  proposal: str | None, actor: str, station: str | None):

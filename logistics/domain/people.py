@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from logistics.domain.clock import Tracked
 from logistics.domain.by import By
 from logistics.domain.errors import InvalidValue, NotPermitted
 
@@ -20,7 +21,7 @@ def sealed(value: str) -> str:
     return value
 
 
-class Person(Aggregate):
+class Person(Tracked):
     """A person's id is made first, so their key can seal their details before they are recorded."""
 
     @staticmethod
@@ -41,7 +42,7 @@ class Person(Aggregate):
         self.erased = True
 
 
-class Proposal(Aggregate):
+class Proposal(Tracked):
     @staticmethod
     def create_id(code: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"logistics:proposal:{code}")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from logistics.domain.clock import Tracked
 
 
-class Claim(Aggregate):
+class Claim(Tracked):
     @staticmethod
     def create_id(namespace: str, key: str) -> UUID:
         return claim_id(namespace, key)
@@ -26,7 +28,7 @@ def claim_id(namespace: str, key: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"logistics:claim:{namespace}:{key}")
 
 
-class Counter(Aggregate):
+class Counter(Tracked):
     """A serial number source; concurrent takers conflict on its version and retry."""
 
     @staticmethod
@@ -42,7 +44,7 @@ class Counter(Aggregate):
         self.value = value
 
 
-class Location(Aggregate):
+class Location(Tracked):
     @staticmethod
     def create_id(code: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"logistics:location:{code}")

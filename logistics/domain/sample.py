@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from logistics.domain.clock import Tracked
 
 
-class Sample(Aggregate):
+class Sample(Tracked):
     @event("Registered")
     def __init__(self, name: str, kind: str, attributes: dict[str, Any], safety: dict[str, Any],
                  proposal: str, actor: str, station: str | None):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from logistics.domain.clock import Tracked
 from logistics.domain import facets as f
 from logistics.domain.by import By
 from logistics.domain.errors import InvalidValue, NotPermitted
@@ -21,7 +22,7 @@ def safety_level(text: str) -> str:
     return level
 
 
-class Shipment(Aggregate):
+class Shipment(Tracked):
     @event("Registered")
     def __init__(self, proposal: str, name: str, sending_contact: str | None, return_contact: str | None,
                  safety_level: str, actor: str, station: str | None):

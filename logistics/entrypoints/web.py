@@ -70,7 +70,12 @@ class LogisticsGraphQL(GraphQL):
         principal = await run_in_threadpool(authenticate, self.system, conn)
         if principal is None:
             if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 4401, "reason": "sign in first"})
+                # Accept, then close with 4401, so the client sees why (a close before accept is a bare 403).
+                if (await receive())["type"] == "websocket.connect":
+                    protocols = scope.get("subprotocols") or []
+                    await send({"type": "websocket.accept",
+                                "subprotocol": GRAPHQL_TRANSPORT_WS_PROTOCOL if GRAPHQL_TRANSPORT_WS_PROTOCOL in protocols else None})
+                    await send({"type": "websocket.close", "code": 4401, "reason": "sign in first"})
                 return
             if scope["method"] == "GET" and "query" not in conn.query_params:
                 await super().__call__(scope, receive, send)  # GraphiQL itself holds no data
