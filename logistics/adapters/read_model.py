@@ -136,7 +136,7 @@ class Projection:
     NAME = "read_model"
     CACHE_SIZE = 5000
 
-    def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 500):
+    def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 2000):
         self.app, self.engine, self.writer, self.batch_size = app, engine, writer, batch_size
         self._lock = threading.Lock()
         self._aggregates: OrderedDict[UUID, Any] = OrderedDict()  # projected aggregates, most recent last
@@ -187,6 +187,8 @@ class Projection:
         by_originator: dict[UUID, list[Any]] = defaultdict(list)
         for notification in batch:
             by_originator[notification.originator_id].append(self.app.mapper.to_domain_event(notification))
+        owners: dict[Table, list[str]] = defaultdict(list)
+        replacement: dict[Table, list[dict[str, Any]]] = defaultdict(list)
         for originator_id, events in by_originator.items():
             aggregate = self._aggregate_before(originator_id, events[0].originator_version)
             for domain_event in events:
@@ -196,10 +198,14 @@ class Projection:
             if rows_of is None:
                 continue
             for table, rows in rows_of(aggregate).items():
-                column = table.c[OWNER[table]]
-                conn.execute(delete(table).where(column == _owner_key(table, aggregate)))
-                if rows:
-                    conn.execute(insert(table), rows)
+                owners[table].append(_owner_key(table, aggregate))
+                replacement[table].extend(rows)
+        for table, keys in owners.items():  # an aggregate's rows are replaced whole
+            column = table.c[OWNER[table]]
+            for start in range(0, len(keys), 500):
+                conn.execute(delete(table).where(column.in_(keys[start:start + 500])))
+            if replacement[table]:
+                conn.execute(insert(table), replacement[table])
 
     def _aggregate_before(self, originator_id: UUID, version: int) -> Any:
         if version == 1:

@@ -238,6 +238,25 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: boo
                 workers=workers, log_level="warning", access_log=False)
 
 
+@cli.command(help="Generate a realistic facility history of N years (about 3,000 mail-in shipments a year).")
+@click.option("--years", default=1.0, show_default=True, type=click.FloatRange(0.001, 50))
+@click.option("--seed", default=1, show_default=True, type=int, help="Another seed adds another, different history.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def simulate(ctx: click.Context, years: float, seed: int, as_json: bool) -> None:
+    from logistics.entrypoints.simulate import simulate as run_simulation
+
+    def action(system: System) -> None:
+        register_reference_data(system.app)
+        total = int(years * 9000 / 3)
+        with tqdm(total=total, desc="simulated shipments", unit="shipment", disable=as_json, file=sys.stderr) as bar, \
+                tqdm(desc="read model", unit="event", disable=as_json, file=sys.stderr) as events:
+            result = run_simulation(system, years, seed, bar.update, events.update)
+        _emit(result, as_json, f"simulated {result['shipments']} shipments over {years:g} years: "
+                               f"{result['events']} events")
+    _run(ctx, as_json, action)
+
+
 @cli.command(help="Run the background work: keep the read model caught up with every process's events.")
 @click.option("--interval", default=0.2, show_default=True, type=float, help="Seconds between polls when idle.")
 @click.option("--once", is_flag=True, help="Catch up once and stop (for cron or checks).")
