@@ -40,6 +40,38 @@ def raw_insert_rate(folder: Path) -> float:
     return N_RAW / elapsed
 
 
+def raw_read_rate(folder: Path) -> float:
+    """Reads of one aggregate's 10 rows by its id, as loads do (after raw_insert_rate made the table)."""
+    db = sqlite3.connect(folder / "raw.db", isolation_level=None)
+    db.execute("INSERT INTO e SELECT 'b' || originator_id, originator_version, topic, state FROM e "
+               "WHERE originator_version < 10")
+    start = time.perf_counter()
+    for _ in range(N_LOADS):
+        db.execute("SELECT * FROM e WHERE originator_id = ? ORDER BY originator_version", ("b" + "a" * 32,)).fetchall()
+    elapsed = time.perf_counter() - start
+    db.close()
+    return N_LOADS / elapsed
+
+
+def raw_postgres_rates(url: str) -> tuple[float, float]:
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("CREATE TABLE raw_e (originator_id TEXT, originator_version INTEGER, topic TEXT, state BYTEA, "
+                   "PRIMARY KEY (originator_id, originator_version))")
+        payload = os.urandom(200)
+        start = time.perf_counter()
+        for n in range(N_RAW // 3):
+            with db.transaction():
+                db.execute("INSERT INTO raw_e VALUES (%s, %s, %s, %s)", ("a" * 32, n, "t", payload))
+        inserts = (N_RAW // 3) / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for _ in range(N_LOADS):
+            db.execute("SELECT * FROM raw_e WHERE originator_id = %s AND originator_version < 10 "
+                       "ORDER BY originator_version", ("a" * 32,)).fetchall()
+        reads = N_LOADS / (time.perf_counter() - start)
+    return inserts, reads
+
+
 def setup(url: str):
     system = bootstrap(url)
     register_reference_data(system.app)
@@ -97,14 +129,16 @@ def long_lived_dewar(system) -> tuple[float, float]:
     return cold, (median_load(old_id), median_load(new_id)), app.repository.get(old_id).version
 
 
-def run(name: str, url: str, raw: float) -> None:
+def run(name: str, url: str, raw_insert: float, raw_read: float, sqlite_insert: float) -> None:
     system, barcode = setup(url)
     commands = command_rate(system, barcode)
     loads = load_rate(system, barcode)
     cold, warm, version = long_lived_dewar(system)
     system.close()
-    print(f"{name:<11} single-event commands: {commands:8.0f}/s  = {commands / raw:5.2f}x raw sqlite3 inserts")
-    print(f"{name:<11} aggregate loads:       {loads:8.0f}/s  = {loads / raw:5.2f}x raw sqlite3 inserts")
+    print(f"{name:<11} single-event commands: {commands:8.0f}/s  = {commands / raw_insert:5.2f}x raw {name} inserts"
+          f"  = {commands / sqlite_insert:5.2f}x raw sqlite3 inserts")
+    print(f"{name:<11} aggregate loads:       {loads:8.0f}/s  = {loads / raw_read:5.2f}x raw {name} reads"
+          f"  = {loads / sqlite_insert:5.2f}x raw sqlite3 inserts")
     for label, (old, new) in (("from snapshot", cold), ("cached", warm)):
         print(f"{name:<11} dewar with {version} events, {label}: {old * 1e3:.2f} ms vs new dewar {new * 1e3:.2f} ms"
               f" = {old / new:.2f}x (target <= 2x)")
@@ -113,9 +147,10 @@ def run(name: str, url: str, raw: float) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        raw = raw_insert_rate(folder)
-        print(f"baseline    raw sqlite3, one durable INSERT transaction per event: {raw:.0f}/s")
-        run("sqlite", f"sqlite:///{folder / 'bench.db'}", raw)
+        raw_insert, raw_read = raw_insert_rate(folder), raw_read_rate(folder)
+        print(f"baseline    raw sqlite3: one durable INSERT transaction per event {raw_insert:.0f}/s; "
+              f"read of one aggregate's rows {raw_read:.0f}/s")
+        run("sqlite", f"sqlite:///{folder / 'bench.db'}", raw_insert, raw_read, raw_insert)
         pg = os.environ.get("LOGISTICS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
         try:
             import psycopg
@@ -126,7 +161,11 @@ def main() -> None:
         name = f"logistics_bench_{os.getpid()}"
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            run("postgresql", pg.rsplit("/", 1)[0] + "/" + name, raw)
+            url = pg.rsplit("/", 1)[0] + "/" + name
+            pg_insert, pg_read = raw_postgres_rates(url)
+            print(f"baseline    raw psycopg: one INSERT transaction per event {pg_insert:.0f}/s; "
+                  f"read of one aggregate's rows {pg_read:.0f}/s")
+            run("postgresql", url, pg_insert, pg_read, raw_insert)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
