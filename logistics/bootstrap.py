@@ -9,6 +9,7 @@ from logistics.adapters.database import Database
 from logistics.adapters.fixture_files import load_catalogue, load_locations
 from logistics.adapters.personal_data import Vault
 from logistics.adapters.read_model import Projection
+from logistics.adapters.transcoder import FastJSONTranscoder
 from logistics.domain.by import SYSTEM, By
 from logistics.service_layer.application import Logistics
 from logistics.service_layer.feed import Feed
@@ -34,7 +35,8 @@ def bootstrap(url: str | None = None) -> System:
     database = Database.from_url(url)
     engine, writer = database.engine(), database.engine(writer=True)
     vault = Vault(writer)
-    app = Logistics(env=database.eventsourcing_env(), catalogue=load_catalogue(), sealer=vault)
+    app = Logistics(env=database.eventsourcing_env(), catalogue=load_catalogue(), sealer=vault,
+                    transcoder=FastJSONTranscoder)
     projection = Projection(app, engine, writer)
     app.on_recorded = projection.wait_for
     views = Views(app, engine)

@@ -63,12 +63,20 @@ class Logistics(Application):
     snapshotting_intervals = {Dewar: 50, Container: 50, Shipment: 50, SampleChanger: 50, Proposal: 50, Counter: 50}
 
     def __init__(self, env: dict[str, str], catalogue: Catalogue, sealer: Sealer,
-                 facility_codes: ids.FacilityCodes = ids.FacilityCodes()):
+                 facility_codes: ids.FacilityCodes = ids.FacilityCodes(), transcoder: type | None = None):
+        self._transcoder_class = transcoder
         super().__init__({"AGGREGATE_CACHE_MAXSIZE": "5000", **env})
         self.catalogue, self.sealer, self.facility_codes = catalogue, sealer, facility_codes
         self.on_recorded: Callable[[int], None] = lambda notification_id: None
         self._claims: dict[UUID, tuple[str, UUID]] = {}  # claims and locations never change once made
         self._locations: set[str] = set()
+
+    def construct_transcoder(self) -> Any:
+        if self._transcoder_class is None:
+            return super().construct_transcoder()
+        transcoder = self._transcoder_class()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     # --- plumbing ----------------------------------------------------------------------
     def _run(self, command: Callable[[], tuple[Sequence[Any], Any]]) -> Any:
