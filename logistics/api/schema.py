@@ -17,7 +17,7 @@ from strawberry.scalars import JSON
 from logistics.adapters import read_model
 from logistics.api.errors import (AccessDeniedError, AlreadyExistsError, InvalidBarcodeError, InvalidValueError,
                                   NotFoundError, NotPermittedError, Problem, UnknownBarcodeError, problem)
-from logistics.api.types import (ChangerPosition, Container, ContainerConnection, ContainerEdge, Context, Dewar,
+from logistics.api.types import (ChangerPosition, events_with_names, Container, ContainerConnection, ContainerEdge, Context, Dewar,
                                  DewarConnection, DewarEdge, Event, PageInfo, Sample, SampleChanger, Shipment,
                                  ShipmentConnection, ShipmentEdge)
 from logistics.domain.errors import DomainError
@@ -473,9 +473,10 @@ class Subscription:
                     continue
                 if instrument and item.instrument != instrument.strip().lower():
                     continue
+                event = (await ctx.run(events_with_names, ctx.accounts, [item.event]))[0]
                 yield FeedEvent(position=item.position, entity_type=item.entity_type, barcode=item.barcode,
                                 proposal=item.proposal, location=item.location, instrument=item.instrument,
-                                event=Event.of(item.event))
+                                event=event)
             if not items:
                 await asyncio.sleep(POLL_SECONDS)
 
@@ -497,10 +498,10 @@ def build_schema() -> strawberry.Schema:
             QueryDepthLimiter(max_depth=10),
             MaxAliasesLimiter(max_alias_count=30),
             MaxTokensLimiter(max_token_count=2000),
-            ParserCache(maxsize=256),
+            ParserCache(maxsize=256),  # shared on purpose: the caches live in these instances
             ValidationCache(maxsize=256),
-            MaskErrors(should_mask_error=_unexpected, error_message="internal error: the request was not completed; "
-                       "try again, and tell the facility's IT if it persists"),
+            lambda: MaskErrors(should_mask_error=_unexpected, error_message="internal error: the request was not "
+                               "completed; try again, and tell the facility's IT if it persists"),  # per request
         ],
     )
 

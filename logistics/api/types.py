@@ -49,6 +49,7 @@ class Context:
     session: Session
     loaders: Loaders
     feed: Any
+    accounts: Any = None
     request: Any = None
 
     def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Awaitable[Any]:
@@ -73,19 +74,28 @@ class Event:
     event: str
     entity: str
     time: datetime
-    actor: str
+    actor: str = strawberry.field(description="Who did it: an account id (account:...), or system.")
+    actor_name: Optional[str] = strawberry.field(description="The account's username, if it still exists.")
     station: Optional[str]
     data: JSON
 
     @classmethod
-    def of(cls, e: dict[str, Any]) -> "Event":
-        return cls(version=e["version"], event=e["event"], entity=e["entity"], time=e["time"], actor=e["actor"],
-                   station=e["station"], data=e["data"])
+    def of(cls, e: dict[str, Any], names: dict[str, str] | None = None) -> "Event":
+        actor = e["actor"]
+        name = (names or {}).get(actor.removeprefix("account:")) if actor.startswith("account:") else actor
+        return cls(version=e["version"], event=e["event"], entity=e["entity"], time=e["time"], actor=actor,
+                   actor_name=name, station=e["station"], data=e["data"])
+
+
+def events_with_names(accounts: Any, events: list[dict[str, Any]]) -> list[Event]:
+    ids = {e["actor"].removeprefix("account:") for e in events if e["actor"].startswith("account:")}
+    names = accounts.names(sorted(ids)) if ids and accounts is not None else {}
+    return [Event.of(e, names) for e in events]
 
 
 async def _history(info: strawberry.Info, kind: str, entity_id: str) -> list[Event]:
     ctx: Context = info.context
-    return [Event.of(e) for e in await ctx.run(ctx.session.history, kind, entity_id)]
+    return await ctx.run(lambda: events_with_names(ctx.accounts, ctx.session.history(kind, entity_id)))
 
 
 @strawberry.type
@@ -135,7 +145,7 @@ class Container:
     id: strawberry.ID
     barcode: str
     type: str
-    proposal: str
+    proposal: Optional[str]
     position: Optional[str]
     disposed: bool
     loaded: Optional[ChangerSlot]

@@ -91,7 +91,8 @@ class LogisticsGraphQL(GraphQL):
     async def get_context(self, request: Any, response: Any) -> Context:
         principal: Principal = request.scope["state"]["principal"]
         session = Session(self.system.app, self.system.views, principal)
-        return Context(session=session, loaders=Loaders(session), feed=self.system.feed, request=request)
+        return Context(session=session, loaders=Loaders(session), feed=self.system.feed,
+                       accounts=self.system.accounts, request=request)
 
 
 LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · Logistics</title>
