@@ -68,6 +68,32 @@ class Instrument:
     changer_positions: int
 
 
+@strawberry.type(description="A container type of the facility's catalogue (fixtures/container-types.json).")
+class ContainerType:
+    code: str
+    name: str
+    capacity: int
+    holds_samples: bool
+    holds_containers: bool
+    goes_into: list[str]
+
+
+@strawberry.type(description="A sample kind; its attributes follow `schema`, a JSON Schema a form can be made from.")
+class SampleKind:
+    code: str
+    name: str
+    technique: str
+    goes_into: list[str]
+    schema: JSON
+
+
+@strawberry.type(description="A lab contact of a proposal (its details are personal data, shown to its members).")
+class LabContact:
+    id: str
+    label: str
+    name: str
+
+
 @strawberry.type(description="An event in the live feed, with where it happened.")
 class FeedEvent:
     position: int
@@ -219,6 +245,28 @@ class Query:
                                   after: Optional[str] = None) -> DewarConnection:
         return await info.context.run(_page, info.context, "dewar", Dewar.of, DewarEdge, DewarConnection, first, after,
                                       unexpected=True)
+
+    @strawberry.field
+    def container_types(self, info: strawberry.Info) -> list[ContainerType]:
+        return [ContainerType(code=t.code, name=t.name, capacity=t.capacity, holds_samples=t.holds_samples,
+                              holds_containers=t.holds_containers, goes_into=list(t.goes_into))
+                for t in info.context.session.app.catalogue.container_types.values()]
+
+    @strawberry.field
+    def sample_kinds(self, info: strawberry.Info) -> list[SampleKind]:
+        return [SampleKind(code=k.code, name=k.name, technique=k.technique, goes_into=list(k.goes_into), schema=k.schema)
+                for k in info.context.session.app.catalogue.sample_kinds.values()]
+
+    @strawberry.field(description="The lab contacts of one of your proposals, for a shipment's sender and return address.")
+    async def lab_contacts(self, info: strawberry.Info, proposal: str) -> list[LabContact]:
+        ctx: Context = info.context
+
+        def get() -> list[LabContact]:
+            try:
+                return [LabContact(**c) for c in ctx.session.lab_contacts(proposal)]
+            except DomainError:
+                return []
+        return await ctx.run(get)
 
     @strawberry.field
     def locations(self, info: strawberry.Info) -> list[Location]:

@@ -137,6 +137,22 @@ class Session:
         self.entity(kind, entity_id)
         return self.app.as_of(entity_id, when, name)
 
+    def lab_contacts(self, proposal: str) -> list[dict[str, str]]:
+        """A proposal's lab contacts with their labels and names, for its members and staff."""
+        from logistics.domain.identifiers import proposal_code
+        code = proposal_code(proposal)
+        if not self.principal.sees(code):
+            raise NotFound(f"proposal {code!r} is not registered")
+        contacts = []
+        for contact_id, contact in self.app.proposal(code).lab_contacts.items():
+            person = self.app.person_details(contact["person"])
+            address = self.app.sealer.open(contact["address"])
+            if person.get("erased") or address.get("erased"):
+                continue
+            contacts.append({"id": contact_id, "label": address.get("label") or person.get("name", ""),
+                             "name": person.get("name", "")})
+        return contacts
+
     def visible_proposals(self) -> frozenset[str] | None:
         """None for staff (everything), else the member's proposals."""
         return None if self.principal.is_staff else self.principal.proposals
