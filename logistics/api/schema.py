@@ -36,6 +36,8 @@ def result(name: str, *success: type) -> Any:
 class Scan:
     dewar: Dewar
     changed: bool
+    event: Optional[str] = strawberry.field(description="What the scan recorded: Arrived, Moved, Dispatched...; "
+                                                        "null when nothing changed.")
 
 
 @strawberry.type
@@ -281,7 +283,7 @@ class Query:
 
 
 def _scan(ctx: Context, outcome: dict[str, Any]) -> Scan:
-    return Scan(dewar=_dewar(ctx, outcome["barcode"]), changed=outcome["changed"])
+    return Scan(dewar=_dewar(ctx, outcome["barcode"]), changed=outcome["changed"], event=outcome.get("event"))
 
 
 def _shipment(ctx: Context, shipment_id: Any) -> Shipment:

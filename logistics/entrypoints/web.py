@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from urllib.parse import quote
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
@@ -15,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -30,6 +31,7 @@ from logistics.domain.errors import DomainError, NotFound
 from logistics.service_layer.labelling import print_labels
 from logistics.service_layer.access import Principal
 from logistics.service_layer.session import Session
+from logistics.entrypoints.pages import build_pages, templates
 
 SESSION_KEY = "account"
 STATION_HEADER = "x-logistics-station"
@@ -95,16 +97,6 @@ class LogisticsGraphQL(GraphQL):
                        accounts=self.system.accounts, request=request)
 
 
-LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · Logistics</title>
-<style>body{font:16px system-ui;margin:4em auto;max-width:22em}label{display:block;margin:.8em 0}
-input{font:inherit;width:100%;padding:.4em}button{font:inherit;padding:.4em 1.2em}.error{color:#b00}</style></head>
-<body><h1>Sign in</h1>{error}<form method="post" action="/login">
-<label>Username <input name="username" autocomplete="username" autofocus required></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">Sign in</button></form>
-<p>Then use the API at <a href="/graphql">/graphql</a>.</p></body></html>"""
-
-
 def create_app(system: System) -> Starlette:
     graphql = LogisticsGraphQL(system)
 
@@ -112,27 +104,50 @@ def create_app(system: System) -> Starlette:
         position = await run_in_threadpool(system.projection.position)
         return JSONResponse({"status": "ok", "read_model_position": position})
 
+    def safe_next(target: str) -> str:
+        return target if target.startswith("/") and not target.startswith("//") else "/"
+
     async def login_page(request: Request) -> Response:
-        return HTMLResponse(LOGIN_PAGE.replace("{error}", ""))
+        return templates.TemplateResponse(request, "login.html", {"error": None,
+                                                                  "next": safe_next(request.query_params.get("next", "/"))})
 
     async def login(request: Request) -> Response:
         wants_json = "application/json" in request.headers.get("content-type", "")
-        data = await (request.json() if wants_json else request.form())
+        try:
+            data = await (request.json() if wants_json else request.form())
+        except ValueError:
+            return JSONResponse({"ok": False, "error": "send username and password as JSON or a form"}, status_code=400)
         username, password = str(data.get("username", "")), str(data.get("password", ""))
         account = await run_in_threadpool(system.accounts.verify_password, username, password)
         if account is None:
-            message = "wrong username or password"
+            message = "Wrong username or password. Check both and try again; ask the facility's user office if you forgot them."
             if wants_json:
                 return JSONResponse({"ok": False, "error": message}, status_code=401)
-            return HTMLResponse(LOGIN_PAGE.replace("{error}", f'<p class="error">{message}</p>'), status_code=401)
+            return templates.TemplateResponse(request, "login.html", {"error": message,
+                                              "next": safe_next(str(data.get("next", "/")))}, status_code=401)
         request.session[SESSION_KEY] = account.id
         if wants_json:
             return JSONResponse({"ok": True, "name": account.username, "roles": sorted(account.roles)})
-        return RedirectResponse("/graphql", status_code=303)
+        return RedirectResponse(safe_next(str(data.get("next", "/"))), status_code=303)
 
     async def logout(request: Request) -> Response:
         request.session.clear()
-        return JSONResponse({"ok": True})
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"ok": True})
+        return RedirectResponse("/login", status_code=303)
+
+    async def find(request: Request) -> Response:
+        """The header's barcode box: to the dewar's or container's page."""
+        principal = await run_in_threadpool(authenticate, system, request)
+        if principal is None:
+            return RedirectResponse("/login", status_code=303)
+        barcode = request.query_params.get("barcode", "").strip()
+        try:
+            kind, _, row = await run_in_threadpool(Session(system.app, system.views, principal).resolve, barcode)
+        except DomainError as e:
+            return templates.TemplateResponse(request, "problem.html", {"me": principal, "ops": {}, "title": "Not found",
+                                                                        "message": e.message}, status_code=404)
+        return RedirectResponse(f"/{kind}s/{quote(row['barcode'], safe='')}", status_code=303)
 
     printer = LabelPrinter()
 
@@ -154,15 +169,13 @@ def create_app(system: System) -> Starlette:
         filename = f"labels-{request.path_params['shipment'].replace('/', '-')}.{label_format.strip().lower()}"
         return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{filename}"'})
 
-    async def index(_request: Request) -> Response:
-        return RedirectResponse("/login", status_code=303)
-
     routes = [
-        Route("/", index), Route("/health", health),
+        Route("/health", health), Route("/find", find),
         Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/shipments/{shipment:path}/labels", shipment_labels, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
+        *build_pages(system, authenticate),
     ]
     middleware = [Middleware(SessionMiddleware, secret_key=system.accounts.secret_key(), session_cookie="logistics",
                              same_site="lax", https_only=False, max_age=12 * 3600)]

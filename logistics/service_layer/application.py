@@ -431,7 +431,9 @@ class Logistics(Application):
             version = dewar.version
             act(dewar)
             changed = dewar.version != version
-            return ([dewar] if changed else []), {"dewar_id": dewar.id, "barcode": dewar.barcode, "changed": changed}
+            event = type(dewar.pending_events[-1]).__name__ if changed else None
+            return ([dewar] if changed else []), {"dewar_id": dewar.id, "barcode": dewar.barcode, "changed": changed,
+                                                  "event": event}
         return self._run(command)
 
     def scan_dewar(self, barcode: str, location: str, by: By) -> dict[str, Any]:

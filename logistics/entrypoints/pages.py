@@ -1,0 +1,266 @@
+"""The web pages: server-rendered templates over the same GraphQL API, through the named
+operations in graphql/*.graphql (run in-process here, and from the browser by small scripts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from logistics.api.export import operations
+from logistics.api.schema import schema
+from logistics.api.types import Context, Loaders
+from logistics.bootstrap import System
+from logistics.domain.errors import DomainError
+from logistics.service_layer.access import Principal
+from logistics.service_layer.importing import ImportRefused, import_rows, template_columns
+from logistics.service_layer.session import Session
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+OPS = {name: op.text for name, op in operations().items()}
+
+
+class SignIn(Exception):
+    pass
+
+
+def _when(value: Any) -> str:
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(str(value)) if not isinstance(value, datetime) else value
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+templates.env.filters["when"] = _when
+templates.env.filters["urlpart"] = lambda v: quote(str(v), safe="")
+templates.env.filters["tojson_compact"] = lambda v: json.dumps(v, separators=(",", ":"), default=str)
+
+
+def build_pages(system: System, authenticate: Callable[[System, Request], Principal | None]) -> list[Any]:
+    def principal_of(request: Request) -> Principal:
+        principal = authenticate(system, request)
+        if principal is None:
+            raise SignIn()
+        return principal
+
+    async def op(request: Request, principal: Principal, name: str, **variables: Any) -> dict[str, Any]:
+        session = Session(system.app, system.views, principal)
+        context = Context(session=session, loaders=Loaders(session), feed=system.feed, accounts=system.accounts)
+        result = await schema.execute(OPS[name], variable_values=variables, context_value=context, operation_name=name)
+        if result.errors:
+            raise RuntimeError(f"{name}: {result.errors[0].message}")
+        return result.data or {}
+
+    def page(template: str, needs: tuple[str, ...] = ()) -> Callable[..., Any]:
+        """A page handler: signs in first, renders `template` with what `load` returns."""
+        def decorate(load: Callable[..., Any]) -> Callable[[Request], Any]:
+            async def handler(request: Request) -> Response:
+                try:
+                    principal = await run_in_threadpool(principal_of, request)
+                except SignIn:
+                    return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
+                data = await load(request, principal)
+                if isinstance(data, Response):
+                    return data
+                ops = {name: OPS[name] for name in needs}
+                return templates.TemplateResponse(request, template, {"me": principal, "ops": ops, **data})
+            return handler
+        return decorate
+
+    @page("shipments.html", needs=("CreateShipment",))
+    async def my_shipments(request: Request, me: Principal) -> dict[str, Any]:
+        data = await op(request, me, "MyShipments", first=500)
+        rows = [e["node"] for e in data["shipments"]["edges"]]
+        contacts = {p: (await op(request, me, "LabContacts", proposal=p))["labContacts"] for p in sorted(me.proposals)}
+        order = ["registered", "sent", "cancelled"]
+        groups = {w: [r for r in rows if r["workflow"] == w] for w in order}
+        return {"groups": groups, "contacts": contacts, "title": "My shipments"}
+
+    needs_shipment = ("AddMailInDewar", "AddFacilityDewar", "AddContainer", "AddSample", "SetCourier", "MarkSent",
+                      "RequestDispatch", "CancelShipment", "Catalogue")
+
+    @page("shipment.html", needs=needs_shipment)
+    async def shipment(request: Request, me: Principal) -> Any:
+        shipment_id = request.path_params["id"]
+        data = await op(request, me, "Shipment", id=shipment_id)
+        found = data["shipment"]
+        if found["__typename"] != "Shipment":
+            return _not_found(request, me, found["message"])
+        history = (await op(request, me, "ShipmentHistory", id=shipment_id))["shipment"]["history"]
+        catalogue = await op(request, me, "Catalogue")
+        return {"shipment": found, "history": history, "catalogue": catalogue, "title": f"Shipment {found['name']}"}
+
+    @page("stores.html", needs=("ScanDewar", "RecordUnexpectedArrival", "TopUp", "BookDispatch", "ScanOut",
+                                "StoresFeed", "Lookup"))
+    async def stores(request: Request, me: Principal) -> dict[str, Any]:
+        locations = (await op(request, me, "Locations"))["locations"]
+        today = datetime.now(timezone.utc).date()
+        received = (await op(request, me, "DewarsAtLocation", location="loc-goods-in", first=200))["dewars"]
+        arrivals = [e["node"] for e in received["edges"] if e["node"]["updatedAt"] and
+                    datetime.fromisoformat(str(e["node"]["updatedAt"])).date() == today]
+        waiting = (await op(request, me, "DewarsAwaitingDispatch", first=200))["dewars"]["edges"]
+        unexpected = (await op(request, me, "UnexpectedArrivals", first=200))["unexpectedArrivals"]["edges"]
+        return {"locations": locations, "arrivals": arrivals, "waiting": [e["node"] for e in waiting],
+                "unexpected": [e["node"] for e in unexpected], "title": "Stores desk"}
+
+    @page("instruments.html")
+    async def instruments(request: Request, me: Principal) -> dict[str, Any]:
+        return {"instruments": (await op(request, me, "Instruments"))["instruments"], "title": "Beamlines"}
+
+    @page("beamline.html", needs=("LoadContainer", "UnloadContainer", "TakeToInstrument", "BeamlineFeed"))
+    async def beamline(request: Request, me: Principal) -> Any:
+        name = request.path_params["instrument"]
+        changer = (await op(request, me, "SampleChangerMap", instrument=name))["sampleChanger"]
+        if changer["__typename"] != "SampleChanger":
+            return _not_found(request, me, changer["message"])
+        return {"changer": changer, "instrument": name, "title": f"{name} sample changer"}
+
+    @page("entity.html")
+    async def dewar_page(request: Request, me: Principal) -> Any:
+        return await _entity(request, me, "dewar")
+
+    @page("entity.html")
+    async def container_page(request: Request, me: Principal) -> Any:
+        return await _entity(request, me, "container")
+
+    async def _entity(request: Request, me: Principal, kind: str) -> Any:
+        barcode = request.path_params["barcode"]
+        found = (await op(request, me, "Lookup", barcode=barcode))["lookup"]
+        if found["__typename"] not in ("Dewar", "Container"):
+            return _not_found(request, me, found["message"])
+        history_op = "DewarHistory" if found["__typename"] == "Dewar" else "ContainerHistory"
+        field = "dewar" if found["__typename"] == "Dewar" else "container"
+        history = (await op(request, me, history_op, barcode=barcode))[field]["history"]
+        as_of, then, problem = request.query_params.get("asOf"), None, None
+        if as_of:
+            try:
+                when = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+                when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+                as_of_op = "DewarAsOf" if field == "dewar" else "ContainerAsOf"
+                then = (await op(request, me, as_of_op, barcode=barcode, asOf=when.isoformat()))[field]
+                if then["__typename"] not in ("Dewar", "Container"):
+                    problem, then = then["message"], None
+            except ValueError:
+                problem = f"{as_of!r} is not a time: use the picker, or e.g. 2026-11-26T09:30"
+        return {"entity": found, "history": history, "then": then, "as_of": as_of or "", "as_of_problem": problem,
+                "title": f"{field.capitalize()} {found['barcode']}"}
+
+    @page("sample.html")
+    async def sample_page(request: Request, me: Principal) -> Any:
+        found = (await op(request, me, "SampleHistory", id=request.path_params["id"]))["sample"]
+        if found["__typename"] != "Sample":
+            return _not_found(request, me, found["message"])
+        return {"sample": found, "title": f"Sample {found['name']}"}
+
+    def _not_found(request: Request, me: Principal, message: str) -> Response:
+        return templates.TemplateResponse(request, "problem.html", {"me": me, "ops": {}, "title": "Not found",
+                                                                    "message": message}, status_code=404)
+
+    async def home(request: Request) -> Response:
+        try:
+            me = await run_in_threadpool(principal_of, request)
+        except SignIn:
+            return RedirectResponse("/login", status_code=303)
+        target = "/stores" if me.roles & {"stores", "admin"} else "/beamline" if "beamline" in me.roles else "/shipments"
+        return RedirectResponse(target, status_code=303)
+
+    async def import_contents(request: Request) -> Response:
+        try:
+            me = await run_in_threadpool(principal_of, request)
+        except SignIn:
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        form = await request.form()
+        upload, dewar = form.get("file"), str(form.get("dewar", ""))
+        if upload is None or not hasattr(upload, "read"):
+            return JSONResponse({"error": "choose a CSV or XLSX file to import"}, status_code=400)
+        content, filename = await upload.read(), upload.filename or ""
+        try:
+            rows = read_spreadsheet(filename, content)
+        except ValueError as e:
+            return JSONResponse({"error": str(e)}, status_code=400)
+        session = Session(system.app, system.views, me)
+        try:
+            added = await run_in_threadpool(_import, session, dewar, rows)
+        except ImportRefused as e:
+            return JSONResponse({"error": e.message, "cells": [vars(c) for c in e.errors]}, status_code=422)
+        except DomainError as e:
+            return JSONResponse({"error": e.message}, status_code=400)
+        return JSONResponse({"ok": True, "samples": added})
+
+    def _import(session: Session, dewar: str, rows: list[dict[str, Any]]) -> int:
+        session._on_barcode("add_container", dewar)
+        return import_rows(session.app, dewar, rows, session.principal.by)
+
+    async def import_template(request: Request) -> Response:
+        kind = system.app.catalogue.sample_kind(request.query_params.get("kind", "mx-crystal"))
+        columns = template_columns(kind)
+        example = {"container_barcode": "CPS-0001", "container_type": kind.goes_into[0], "sample_position": "1",
+                   "sample_name": "sample_1", "sample_kind": kind.code, **{k: v for k, v in
+                   (kind.schema.get("examples") or [{}])[0].items() if k in columns}}
+        if request.path_params["format"] == "xlsx":
+            from openpyxl import Workbook
+            book = Workbook()
+            sheet = book.active
+            sheet.title = kind.code
+            sheet.append(columns)
+            sheet.append([example.get(c, "") for c in columns])
+            out = io.BytesIO()
+            book.save(out)
+            return Response(out.getvalue(), headers={"content-disposition": f'attachment; filename="{kind.code}.xlsx"'},
+                            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        writer.writerow({c: example.get(c, "") for c in columns})
+        return Response(out.getvalue(), media_type="text/csv",
+                        headers={"content-disposition": f'attachment; filename="{kind.code}.csv"'})
+
+    return [
+        Route("/", home),
+        Route("/shipments", my_shipments),
+        Route("/shipments/{id}", shipment),
+        Route("/import", import_contents, methods=["POST"]),
+        Route("/import-template.{format:str}", import_template),
+        Route("/stores", stores),
+        Route("/beamline", instruments),
+        Route("/beamline/{instrument}", beamline),
+        Route("/dewars/{barcode:path}", dewar_page),
+        Route("/containers/{barcode:path}", container_page),
+        Route("/samples/{id}", sample_page),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+
+
+def read_spreadsheet(filename: str, content: bytes) -> list[dict[str, Any]]:
+    """Rows of a CSV or XLSX file as dicts keyed by the header row."""
+    if filename.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
+            raise ValueError(f"{filename} is not a readable XLSX file: save it again from your spreadsheet") from None
+        rows = list(sheet.iter_rows(values_only=True))
+        if not rows:
+            raise ValueError(f"{filename} is empty: download the template and fill it in")
+        header = [str(h or "").strip() for h in rows[0]]
+        return [dict(zip(header, row)) for row in rows[1:]]
+    if filename.lower().endswith(".csv"):
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = content.decode("latin-1")
+        return list(csv.DictReader(io.StringIO(text)))
+    raise ValueError(f"{filename!r} is neither a .csv nor an .xlsx file")

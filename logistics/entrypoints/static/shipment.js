@@ -1,0 +1,53 @@
+// The shipment page: the sample form follows the chosen kind's schema; spreadsheet import.
+document.addEventListener("DOMContentLoaded", () => {
+  const catalogue = JSON.parse(document.getElementById("catalogue").textContent);
+  const kinds = Object.fromEntries(catalogue.sampleKinds.map((k) => [k.code, k]));
+  const form = document.getElementById("add-sample");
+  if (form) {
+    const kind = document.getElementById("sample-kind"), container = document.getElementById("sample-container");
+    const fieldset = document.getElementById("sample-attributes");
+    const fitKinds = () => {  // offer the kinds that go into the chosen container's type
+      const type = container.selectedOptions[0]?.dataset.type;
+      for (const option of kind.options) option.hidden = type && !kinds[option.value].goesInto.includes(type);
+      if (kind.selectedOptions[0]?.hidden) kind.value = [...kind.options].find((o) => !o.hidden)?.value || kind.value;
+      schemaFields(fieldset, kinds[kind.value].schema);
+    };
+    container.addEventListener("change", fitKinds);
+    kind.addEventListener("change", () => schemaFields(fieldset, kinds[kind.value].schema));
+    fitKinds();
+    submitOp(form, (data) => {
+      const sample = data.addSample;
+      if (sample.__typename !== "Sample") return false;
+      show(form.querySelector(".result"), `Added ${sample.name} at position ${sample.position}.`, true);
+      setTimeout(() => location.reload(), 400);
+      return true;
+    }, () => ({ attributes: schemaValues(fieldset) }));
+  }
+  const upload = document.getElementById("import");
+  if (upload) {
+    upload.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const result = upload.querySelector(".result");
+      result.className = "result";
+      result.textContent = "Importing…";
+      const response = await fetch("/import", { method: "POST", body: new FormData(upload), credentials: "same-origin" });
+      const body = await response.json();
+      if (response.ok) {
+        show(result, `Imported ${body.samples} samples.`, true);
+        setTimeout(() => location.reload(), 600);
+        return;
+      }
+      result.className = "result bad";
+      result.textContent = body.error;
+      if (body.cells) {
+        const list = document.createElement("ul");
+        for (const cell of body.cells) {
+          const item = document.createElement("li");
+          item.textContent = `Row ${cell.row}, column ${cell.column}${cell.value ? ` (“${cell.value}”)` : ""}: ${cell.message}`;
+          list.append(item);
+        }
+        result.append(list, "Correct these cells in your file and import it again; nothing was saved.");
+      }
+    });
+  }
+});
