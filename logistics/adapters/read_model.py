@@ -7,7 +7,6 @@ applies an event twice or skips one. `rebuild` drops the tables and replays ever
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Iterable
 from uuid import UUID
@@ -15,6 +14,7 @@ from uuid import UUID
 from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, String, Table, Text,
                         delete, insert, select, update)
 
+from logistics.adapters.projection import TrackingProjection, tracking
 from logistics.domain.changer import SampleChanger
 from logistics.domain.container import Container
 from logistics.domain.dewar import Dewar
@@ -26,7 +26,6 @@ from logistics.domain.shipment import Shipment
 metadata = MetaData()
 S = String(80)
 
-tracking = Table("rm_tracking", metadata, Column("name", S, primary_key=True), Column("position", Integer, nullable=False))
 shipments = Table(
     "rm_shipments", metadata,
     Column("id", S, primary_key=True), Column("proposal", S, index=True), Column("name", Text),
@@ -132,58 +131,16 @@ def _owner_key(table: Table, aggregate: Any) -> str:
     return str(getattr(aggregate, attribute) if attribute else aggregate.id)
 
 
-class Projection:
+class Projection(TrackingProjection):
     """Applies the event store's notifications to the read-model tables, exactly once."""
 
     NAME = "read_model"
     CACHE_SIZE = 5000
 
     def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 2000):
-        self.app, self.engine, self.writer, self.batch_size = app, engine, writer, batch_size
-        self._lock = threading.Lock()
         self._aggregates: OrderedDict[UUID, Any] = OrderedDict()  # projected aggregates, most recent last
-        self._applied = 0  # the highest position this process has seen committed
         metadata.create_all(engine)
-        with writer.begin() as conn:
-            if conn.execute(select(tracking.c.position).where(tracking.c.name == self.NAME)).first() is None:
-                conn.execute(insert(tracking).values(name=self.NAME, position=0))
-
-    def position(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(tracking.c.position).where(tracking.c.name == self.NAME)).scalar_one()
-
-    def wait_for(self, notification_id: int) -> None:
-        """Read-your-writes: return when the read model includes this notification."""
-        if self._applied >= notification_id:
-            return  # this process already applied it (while catching up for another command)
-        self.catch_up(stop=notification_id)
-
-    def catch_up(self, stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
-        """Apply every notification not yet applied (up to `stop`); returns how many."""
-        applied = 0
-        with self._lock:
-            if stop is not None and self._applied >= stop:
-                return applied
-            while True:
-                with self.writer.begin() as conn:
-                    query = select(tracking.c.position).where(tracking.c.name == self.NAME)
-                    position = conn.execute(query.with_for_update()).scalar_one()
-                    self._applied = max(self._applied, position)
-                    if stop is not None and position >= stop:
-                        return applied
-                    batch = self.app.recorder.select_notifications(
-                        start=position, limit=self.batch_size, inclusive_of_start=False)
-                    if not batch:
-                        return applied
-                    self._apply(conn, batch)
-                    conn.execute(update(tracking).where(tracking.c.name == self.NAME)
-                                 .values(position=batch[-1].id))
-                self._applied = batch[-1].id
-                applied += len(batch)
-                if progress:
-                    progress(len(batch))
-                if stop is not None and batch[-1].id >= stop:
-                    return applied
+        super().__init__(app, engine, writer, batch_size)
 
     def _apply(self, conn: Connection, batch: Iterable[Any]) -> None:
         by_originator: dict[UUID, list[Any]] = defaultdict(list)
@@ -231,7 +188,7 @@ class Projection:
             metadata.drop_all(self.writer, tables=TABLES)
             metadata.create_all(self.writer)
             with self.writer.begin() as conn:
-                conn.execute(update(tracking).where(tracking.c.name == self.NAME).values(position=0))
+                conn.execute(update(tracking).where(tracking.c.name == self.name).values(position=0))
             self._applied = 0
         return self.catch_up(progress=progress)
 

@@ -6,12 +6,18 @@ document.addEventListener("DOMContentLoaded", () => {
   if (form) {
     const kind = document.getElementById("sample-kind"), container = document.getElementById("sample-container");
     const fieldset = document.getElementById("sample-attributes");
-    const fitKinds = () => {  // offer the kinds that go into the chosen container's type
+    const proposal = JSON.parse(document.getElementById("shipment-data").textContent).proposal;
+    const technique = { mx: "mx", cm: "cryo-em", sm: "saxs", ee: "xpdf", cy: "chemical-crystallography" }[proposal.slice(0, 2)];
+    const fitKinds = () => {  // offer the kinds that go into the chosen container's type, the proposal's first
       const type = container.selectedOptions[0]?.dataset.type;
       for (const option of kind.options) option.hidden = type && !kinds[option.value].goesInto.includes(type);
-      if (kind.selectedOptions[0]?.hidden) kind.value = [...kind.options].find((o) => !o.hidden)?.value || kind.value;
+      const visible = [...kind.options].filter((o) => !o.hidden);
+      if (kind.selectedOptions[0]?.hidden || !kind.dataset.chosen) {
+        kind.value = (visible.find((o) => kinds[o.value].technique === technique) || visible[0] || kind.options[0]).value;
+      }
       schemaFields(fieldset, kinds[kind.value].schema);
     };
+    kind.addEventListener("change", () => { kind.dataset.chosen = "1"; });
     container.addEventListener("change", fitKinds);
     kind.addEventListener("change", () => schemaFields(fieldset, kinds[kind.value].schema));
     fitKinds();

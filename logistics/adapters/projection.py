@@ -1,0 +1,89 @@
+"""Reading the event store's notification log in order, exactly once, for any projection.
+
+A `TrackingProjection` keeps its position in the tracking table (one row per projection,
+by name). `catch_up` takes the row lock (a row lock on PostgreSQL, `BEGIN IMMEDIATE` on the
+writer engine on SQLite), reads the next batch of notifications after the position, hands it
+to the projection's `apply(conn, batch)` and moves the position, all in one transaction. So a
+crash never applies a notification twice or skips one, and two processes never apply the same
+batch. The read model (`read_model.Projection`) and the notifications outbox
+(`outbox.NotificationProjection`) are both built on it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, insert, select, update
+
+metadata = MetaData()
+tracking = Table("rm_tracking", metadata, Column("name", String(80), primary_key=True),
+                 Column("position", Integer, nullable=False))
+
+Apply = Callable[[Connection, Sequence[Any]], None]
+
+
+class TrackingProjection:
+    """Applies the notification log to something in the database, in order and exactly once.
+
+    Give it an `apply(conn, batch)` function, or subclass it and override `_apply`. With
+    `start_at_head`, a projection that has never run starts after the events already recorded
+    (for side effects such as e-mail, which must not replay history when switched on)."""
+
+    NAME = ""
+
+    def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 2000, *, name: str | None = None,
+                 apply: Apply | None = None, start_at_head: bool = False):
+        self.app, self.engine, self.writer, self.batch_size = app, engine, writer, batch_size
+        self.name = name or self.NAME
+        if not self.name:
+            raise ValueError("a projection needs a name for its tracking row")
+        if apply is not None:
+            self._apply = apply  # type: ignore[method-assign]
+        self._lock = threading.Lock()
+        self._applied = 0  # the highest position this process has seen committed
+        metadata.create_all(writer)
+        with writer.begin() as conn:
+            if conn.execute(select(tracking.c.position).where(tracking.c.name == self.name)).first() is None:
+                start = (app.recorder.max_notification_id() or 0) if start_at_head else 0
+                conn.execute(insert(tracking).values(name=self.name, position=start))
+
+    def position(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(tracking.c.position).where(tracking.c.name == self.name)).scalar_one()
+
+    def wait_for(self, notification_id: int) -> None:
+        """Read-your-writes: return when the projection includes this notification."""
+        if self._applied >= notification_id:
+            return  # this process already applied it (while catching up for another command)
+        self.catch_up(stop=notification_id)
+
+    def catch_up(self, stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Apply every notification not yet applied (up to `stop`); returns how many."""
+        applied = 0
+        with self._lock:
+            if stop is not None and self._applied >= stop:
+                return applied
+            while True:
+                with self.writer.begin() as conn:
+                    query = select(tracking.c.position).where(tracking.c.name == self.name)
+                    position = conn.execute(query.with_for_update()).scalar_one()
+                    self._applied = max(self._applied, position)
+                    if stop is not None and position >= stop:
+                        return applied
+                    batch = self.app.recorder.select_notifications(
+                        start=position, limit=self.batch_size, inclusive_of_start=False)
+                    if not batch:
+                        return applied
+                    self._apply(conn, batch)
+                    conn.execute(update(tracking).where(tracking.c.name == self.name)
+                                 .values(position=batch[-1].id))
+                self._applied = batch[-1].id
+                applied += len(batch)
+                if progress:
+                    progress(len(batch))
+                if stop is not None and batch[-1].id >= stop:
+                    return applied
+
+    def _apply(self, conn: Connection, batch: Sequence[Any]) -> None:
+        raise NotImplementedError
