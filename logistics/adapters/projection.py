@@ -1,9 +1,10 @@
 """Reading the event store's notification log in order, exactly once, for any projection.
 
 A `TrackingProjection` keeps its position in the tracking table (one row per projection,
-by name). `catch_up` takes the row lock (a row lock on PostgreSQL, `BEGIN IMMEDIATE` on the
-writer engine on SQLite), reads the next batch of notifications after the position, hands it
-to the projection's `apply(conn, batch)` and moves the position, all in one transaction. So a
+by name). `catch_up` reads the next batch of notifications after the position and prepares
+it, then takes the row lock (a row lock on PostgreSQL, `BEGIN IMMEDIATE` on the writer engine
+on SQLite), checks the position has not moved, writes the batch's effect and moves the
+position, all in one transaction. So a
 crash never applies a notification twice or skips one, and two processes never apply the same
 batch. The read model (`read_model.Projection`) and the notifications outbox
 (`outbox.NotificationProjection`) are both built on it.
@@ -59,31 +60,43 @@ class TrackingProjection:
         self.catch_up(stop=notification_id)
 
     def catch_up(self, stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
-        """Apply every notification not yet applied (up to `stop`); returns how many."""
+        """Apply every notification not yet applied (up to `stop`); returns how many.
+
+        The batch is read and prepared (anything read from the event store) before the write
+        transaction begins: on SQLite a writer holding the database's write lock must never
+        wait for the event store's connections, whose own writers wait for that lock."""
         applied = 0
         with self._lock:
-            if stop is not None and self._applied >= stop:
-                return applied
             while True:
+                if stop is not None and self._applied >= stop:
+                    return applied
+                position = self.position()
+                self._applied = max(self._applied, position)
+                if stop is not None and position >= stop:
+                    return applied
+                batch = self.app.recorder.select_notifications(
+                    start=position, limit=self.batch_size, inclusive_of_start=False)
+                if not batch:
+                    return applied
+                prepared = self._prepare(batch)
                 with self.writer.begin() as conn:
                     query = select(tracking.c.position).where(tracking.c.name == self.name)
-                    position = conn.execute(query.with_for_update()).scalar_one()
-                    self._applied = max(self._applied, position)
-                    if stop is not None and position >= stop:
-                        return applied
-                    batch = self.app.recorder.select_notifications(
-                        start=position, limit=self.batch_size, inclusive_of_start=False)
-                    if not batch:
-                        return applied
-                    self._apply(conn, batch)
+                    if conn.execute(query.with_for_update()).scalar_one() != position:
+                        continue  # another process applied this batch meanwhile: read again
+                    self._write(conn, prepared)
                     conn.execute(update(tracking).where(tracking.c.name == self.name)
                                  .values(position=batch[-1].id))
                 self._applied = batch[-1].id
                 applied += len(batch)
                 if progress:
                     progress(len(batch))
-                if stop is not None and batch[-1].id >= stop:
-                    return applied
+
+    def _prepare(self, batch: Sequence[Any]) -> Any:
+        """Everything that reads the event store, done before the write transaction."""
+        return batch
+
+    def _write(self, conn: Connection, prepared: Any) -> None:
+        self._apply(conn, prepared)
 
     def _apply(self, conn: Connection, batch: Sequence[Any]) -> None:
         raise NotImplementedError

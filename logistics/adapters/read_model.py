@@ -142,7 +142,8 @@ class Projection(TrackingProjection):
         metadata.create_all(engine)
         super().__init__(app, engine, writer, batch_size)
 
-    def _apply(self, conn: Connection, batch: Iterable[Any]) -> None:
+    def _prepare(self, batch: Iterable[Any]) -> tuple[dict[Table, list[str]], dict[Table, list[dict[str, Any]]]]:
+        """Each touched aggregate's new rows (this reads the event store for aggregates not cached)."""
         by_originator: dict[UUID, list[Any]] = defaultdict(list)
         for notification in batch:
             if notification.topic.startswith(UNPROJECTED):
@@ -161,6 +162,10 @@ class Projection(TrackingProjection):
             for table, rows in rows_of(aggregate).items():
                 owners[table].append(_owner_key(table, aggregate))
                 replacement[table].extend(rows)
+        return owners, replacement
+
+    def _write(self, conn: Connection, prepared: Any) -> None:
+        owners, replacement = prepared
         for table, keys in owners.items():  # an aggregate's rows are replaced whole
             column = table.c[OWNER[table]]
             for start in range(0, len(keys), 500):

@@ -8,6 +8,8 @@ A command returns when its effect is visible in the read model (read-your-writes
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Any, Callable, Protocol, Sequence
 from uuid import UUID, uuid4
@@ -29,6 +31,7 @@ from logistics.domain.shipment import Shipment, safety_level
 
 BARCODE = "barcode"
 RETRIES = 8
+logger = logging.getLogger("logistics.application")
 
 
 class _StaleRead(Exception):
@@ -95,9 +98,20 @@ class Logistics(Application):
                     raise
                 continue
             if recordings:
-                self.on_recorded(max(r.notification.id for r in recordings))
+                self._after_recorded(max(r.notification.id for r in recordings))
             return result
         raise _StaleRead("the command was overtaken by concurrent changes too often; try again")
+
+    def _after_recorded(self, notification_id: int) -> None:
+        """Read-your-writes. The command is durable by now: a failure here must not turn its
+        acknowledgement into an error (a retried command would be recorded twice)."""
+        for attempt in range(3):
+            try:
+                self.on_recorded(notification_id)
+                return
+            except Exception:  # noqa: BLE001 - logged; the read model catches up later
+                logger.warning("read model not yet at %s (attempt %s)", notification_id, attempt + 1, exc_info=True)
+                time.sleep(0.05 * (attempt + 1))
 
     def _get(self, aggregate_id: UUID | str, kind: type, what: str) -> Any:
         try:
