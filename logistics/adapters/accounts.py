@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import uuid4
@@ -69,6 +70,7 @@ def _digest(token: str) -> str:
 class Accounts:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._token_cache: dict[str, tuple[float, Account]] = {}
         metadata.create_all(engine)
 
     def add(self, username: str, roles: list[str], password: str | None = None, person_id: str | None = None,
@@ -132,11 +134,23 @@ class Accounts:
                                                token_hash=_digest(token), created_at=datetime.now(timezone.utc)))
         return token_id, token
 
+    TOKEN_CACHE_SECONDS = 10.0  # a token revoked in another process stops working within this time
+
     def authenticate_token(self, token: str) -> Account | None:
+        digest = _digest(token.strip())
+        cached = self._token_cache.get(digest)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        account = self._authenticate_token(digest)
+        if account is not None:
+            self._token_cache[digest] = (time.monotonic() + self.TOKEN_CACHE_SECONDS, account)
+        return account
+
+    def _authenticate_token(self, digest: str) -> Account | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(accounts).join(tokens, tokens.c.account_id == accounts.c.id)
-                .where(tokens.c.token_hash == _digest(token.strip()), tokens.c.revoked_at.is_(None),
+                .where(tokens.c.token_hash == digest, tokens.c.revoked_at.is_(None),
                        accounts.c.disabled.is_(False))).first()
         return _account(row) if row is not None else None
 
@@ -149,6 +163,7 @@ class Accounts:
                                 .values(revoked_at=datetime.now(timezone.utc))).rowcount
         if not done:
             raise NotFound(f"there is no active token {token_id!r}")
+        self._token_cache.clear()
 
     def secret_key(self) -> str:
         """The key that signs session cookies: made once, kept in the database."""
