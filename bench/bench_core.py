@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support import scratch_postgres  # noqa: E402
 from logistics.bootstrap import bootstrap, register_reference_data  # noqa: E402
 from logistics.domain.by import By  # noqa: E402
 
@@ -151,24 +152,13 @@ def main() -> None:
         print(f"baseline    raw sqlite3: one durable INSERT transaction per event {raw_insert:.0f}/s; "
               f"read of one aggregate's rows {raw_read:.0f}/s")
         run("sqlite", f"sqlite:///{folder / 'bench.db'}", raw_insert, raw_read, raw_insert)
-        pg = os.environ.get("LOGISTICS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-        try:
-            import psycopg
-            admin = psycopg.connect(pg, autocommit=True, connect_timeout=3)
-        except Exception as e:  # noqa: BLE001
-            print(f"postgresql  skipped: {e}")
-            return
-        name = f"logistics_bench_{os.getpid()}"
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = pg.rsplit("/", 1)[0] + "/" + name
+        with scratch_postgres("logistics_bench") as url:
+            if url is None:
+                return
             pg_insert, pg_read = raw_postgres_rates(url)
             print(f"baseline    raw psycopg: one INSERT transaction per event {pg_insert:.0f}/s; "
                   f"read of one aggregate's rows {pg_read:.0f}/s")
             run("postgresql", url, pg_insert, pg_read, raw_insert)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 if __name__ == "__main__":
     main()

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_core import raw_insert_rate  # noqa: E402
+from bench.support import scratch_postgres  # noqa: E402
 from logistics.bootstrap import bootstrap  # noqa: E402
 
 PHASE_SECONDS = float(os.environ.get("LOGISTICS_BENCH_HTTP_SECONDS", "8"))
@@ -371,28 +372,15 @@ def main() -> int:
         folder = Path(tmp)
         raw = raw_insert_rate(folder)
         print(f"baseline    raw sqlite3, one durable INSERT transaction per event: {raw:.0f}/s", flush=True)
-        pg = os.environ.get("LOGISTICS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-        try:
-            import psycopg
-            admin = psycopg.connect(pg, autocommit=True, connect_timeout=3)
-        except Exception as e:  # noqa: BLE001
-            admin, skipped = None, e
-        # With PostgreSQL to come, SQLite leaves it about half of what remains.
-        sqlite_reserve = (DEADLINE - time.monotonic()) / 2 if admin is not None else 5.0
-        (folder / "sqlite").mkdir()
-        verified &= run("sqlite", f"sqlite:///{folder / 'sqlite' / 'bench.db'}", folder / "sqlite", raw,
-                        sqlite_reserve)
-        if admin is None:
-            print(f"postgresql  skipped: {skipped}")
-            return 0 if verified else 1
-        name = f"logistics_bench_http_{os.getpid()}"
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            (folder / "postgresql").mkdir()
-            verified &= run("postgresql", pg.rsplit("/", 1)[0] + "/" + name, folder / "postgresql", raw, 8.0)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
+        with scratch_postgres("logistics_bench_http") as url:
+            # With PostgreSQL to come, SQLite leaves it about half of what remains.
+            sqlite_reserve = (DEADLINE - time.monotonic()) / 2 if url is not None else 5.0
+            (folder / "sqlite").mkdir()
+            verified &= run("sqlite", f"sqlite:///{folder / 'sqlite' / 'bench.db'}", folder / "sqlite", raw,
+                            sqlite_reserve)
+            if url is not None:
+                (folder / "postgresql").mkdir()
+                verified &= run("postgresql", url, folder / "postgresql", raw, 8.0)
     return 0 if verified else 1
 
 

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from bench.support import scratch_postgres  # noqa: E402
 from logistics.adapters.read_model import dewars, shipments  # noqa: E402
 from logistics.bootstrap import bootstrap, register_reference_data  # noqa: E402
 from logistics.entrypoints.simulate import STORAGE, Simulation  # noqa: E402
@@ -104,20 +105,9 @@ def main() -> None:
         run("sqlite", f"sqlite:///{Path(tmp) / 'scale.db'}", years)
     if pg_years <= 0:
         return
-    pg = os.environ.get("LOGISTICS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        import psycopg
-        admin = psycopg.connect(pg, autocommit=True, connect_timeout=3)
-    except Exception as e:  # noqa: BLE001
-        print(f"postgresql  skipped: {e}")
-        return
-    name = f"logistics_scale_{os.getpid()}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        run("postgresql", pg.rsplit("/", 1)[0] + "/" + name, pg_years)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
+    with scratch_postgres("logistics_scale") as url:
+        if url is not None:
+            run("postgresql", url, pg_years)
 
 if __name__ == "__main__":
     main()
