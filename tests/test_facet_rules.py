@@ -150,7 +150,7 @@ def test_a_facility_dewar_is_reused_trip_after_trip(system):
     first = app.create_shipment("mx23694", "Trip A", USER, sending_contact=contact)
     app.add_facility_dewar(first, "dls-mx-0007", USER)
     second = app.create_shipment("mx23694", "Trip B", USER, sending_contact=contact)
-    with pytest.raises(NotPermitted, match="on another shipment"):
+    with pytest.raises(NotPermitted, match="it is on another trip"):
         app.add_facility_dewar(second, "DLS-MX-0007", USER)
     app.add_container("CPS-0100", "unipuck", "DLS-MX-0007", USER)
     app.mark_sent(first, USER)

@@ -16,8 +16,8 @@ from uuid import uuid4
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import (Boolean, Column, DateTime, Engine, ForeignKey, MetaData, String, Table, insert, select,
-                        update)
+from sqlalchemy import (Boolean, Column, DateTime, Engine, ForeignKey, MetaData, String, Table, delete, insert,
+                        select, update)
 from sqlalchemy.exc import IntegrityError
 
 from logistics.domain.errors import AlreadyExists, InvalidValue, NotFound
@@ -38,6 +38,12 @@ tokens = Table(
     Column("created_at", DateTime(timezone=True)), Column("revoked_at", DateTime(timezone=True)),
 )
 settings = Table("settings", metadata, Column("key", S, primary_key=True), Column("value", String(255)))
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True), Column("account_id", S, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+SESSION_HOURS = 12
 
 ROLES = ("member", "stores", "beamline", "admin")
 KINDS = ("person", "station", "script")
@@ -164,6 +170,33 @@ class Accounts:
         if not done:
             raise NotFound(f"there is no active token {token_id!r}")
         self._token_cache.clear()
+
+    def start_session(self, account: Account) -> str:
+        """A signed-in browser's session: its id goes in the cookie; signing out deletes it here."""
+        session_id = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(insert(web_sessions).values(id=session_id, account_id=account.id,
+                                                     created_at=datetime.now(timezone.utc)))
+        return session_id
+
+    def session_account(self, session_id: str) -> Account | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(web_sessions.c.account_id, web_sessions.c.created_at)
+                               .where(web_sessions.c.id == session_id)).first()
+        if row is None:
+            return None
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
+        if (datetime.now(timezone.utc) - created).total_seconds() > SESSION_HOURS * 3600:
+            self.end_session(session_id)
+            return None
+        try:
+            return self.get(row.account_id)
+        except NotFound:
+            return None
+
+    def end_session(self, session_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(web_sessions).where(web_sessions.c.id == session_id))
 
     def secret_key(self) -> str:
         """The key that signs session cookies: made once, kept in the database."""

@@ -11,7 +11,7 @@ from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Iterable
 from uuid import UUID
 
-from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, Table, Text,
                         delete, insert, select, update)
 
 from logistics.adapters.projection import TrackingProjection, tracking
@@ -24,7 +24,7 @@ from logistics.domain.sample import Sample
 from logistics.domain.shipment import Shipment
 
 metadata = MetaData()
-S = String(80)
+S = Text  # no length limit: a value the domain accepts must never stop the projection
 
 shipments = Table(
     "rm_shipments", metadata,

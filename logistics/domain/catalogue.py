@@ -54,8 +54,12 @@ class SampleKind:
             key=lambda e: list(e.absolute_path),
         )
         if errors:
-            where = "/".join(str(p) for p in errors[0].absolute_path) or "(attributes)"
-            raise InvalidValue(f"{self.name} attribute {where}: {errors[0].message}")
+            error = errors[0]
+            where = "/".join(str(p) for p in error.absolute_path) or "(attributes)"
+            said = error.schema.get("description") if isinstance(error.schema, dict) else None
+            if error.validator in ("pattern", "format") and said:  # a rule in words, not a regular expression
+                raise InvalidValue(f"{self.name} attribute {where}: {error.instance!r} is not valid: {said}")
+            raise InvalidValue(f"{self.name} attribute {where}: {error.message}")
         return attributes
 
 

@@ -81,7 +81,7 @@ class Dewar(Tracked):
     # --- workflow ----------------------------------------------------------------------
     def assign(self, shipment_id: UUID, proposal: str, by: By) -> None:
         if self.facility_code is None or self.workflow not in f.BETWEEN_TRIPS:
-            self._refuse("added to a shipment", f"it is {self.workflow} on another shipment")
+            self._refuse("added to a shipment", "it is on another trip; ask stores for another facility dewar")
         self._assigned(shipment_id=shipment_id, proposal=proposal, **by.fields)
 
     @event("AssignedToShipment")

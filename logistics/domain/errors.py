@@ -7,6 +7,8 @@ class DomainError(Exception):
     code = "domain_error"
 
     def __init__(self, message: str):
+        if len(message) > 600:  # a huge input is not echoed whole: the start names it, the end says what is accepted
+            message = message[:300] + " … " + message[-250:]
         super().__init__(message)
         self.message = message
 

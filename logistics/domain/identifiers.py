@@ -30,7 +30,7 @@ MAIL_IN_RE = re.compile(
 MAIL_IN_FORMAT = "{proposal}-{visit}-{beamline}-{7-digit serial}-{check character}, e.g. mx23694-1-i03-0000001-k"
 DEFAULT_FACILITY_CODE_PATTERN = r"DLS-(MX|IN|CY|BI|EM)-[0-9]{4}"
 CONTAINER_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{2,39}$")
-LOCATION_RE = re.compile(r"^loc-[a-z0-9-]+$")
+LOCATION_RE = re.compile(r"^loc-[a-z0-9-]{1,56}$")
 
 
 def scanned(text: str) -> str:
@@ -55,7 +55,7 @@ def instrument_name(text: str) -> str:
 def location_code(text: str) -> str:
     code = scanned(text).lower()
     if not LOCATION_RE.match(code):
-        raise InvalidValue(f"location code {text!r} is not valid: expected loc- and letters, digits, hyphens, e.g. loc-stores-a1")
+        raise InvalidValue(f"location code {text!r} is not valid: expected loc- and up to 56 letters, digits and hyphens, e.g. loc-stores-a1")
     return code
 
 

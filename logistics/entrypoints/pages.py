@@ -30,6 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.policies["json.dumps_kwargs"] = {"sort_keys": False}  # a schema's fields keep their order
 OPS = {name: op.text for name, op in operations().items()}
 
 
@@ -64,14 +65,19 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
             raise RuntimeError(f"{name}: {result.errors[0].message}")
         return result.data or {}
 
-    def page(template: str, needs: tuple[str, ...] = ()) -> Callable[..., Any]:
-        """A page handler: signs in first, renders `template` with what `load` returns."""
+    def page(template: str, needs: tuple[str, ...] = (), roles: frozenset[str] | None = None) -> Callable[..., Any]:
+        """A page handler: signs in first (and checks the role), renders `template` with what `load` returns."""
         def decorate(load: Callable[..., Any]) -> Callable[[Request], Any]:
             async def handler(request: Request) -> Response:
                 try:
                     principal = await run_in_threadpool(principal_of, request)
                 except SignIn:
                     return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
+                if roles is not None and not principal.roles & roles:
+                    return templates.TemplateResponse(request, "problem.html", {
+                        "me": principal, "ops": {}, "title": "Not for your role",
+                        "message": f"This page is for {' or '.join(sorted(roles))} staff. Your start page has what "
+                                   "your role needs."}, status_code=403)
                 data = await load(request, principal)
                 if isinstance(data, Response):
                     return data
@@ -103,7 +109,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         catalogue = await op(request, me, "Catalogue")
         return {"shipment": found, "history": history, "catalogue": catalogue, "title": f"Shipment {found['name']}"}
 
-    @page("stores.html", needs=("ScanDewar", "RecordUnexpectedArrival", "TopUp", "BookDispatch", "ScanOut",
+    @page("stores.html", roles=frozenset({"stores", "admin"}), needs=("ScanDewar", "RecordUnexpectedArrival", "TopUp", "BookDispatch", "ScanOut",
                                 "StoresFeed", "Lookup"))
     async def stores(request: Request, me: Principal) -> dict[str, Any]:
         locations = (await op(request, me, "Locations"))["locations"]
@@ -116,11 +122,11 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         return {"locations": locations, "arrivals": arrivals, "waiting": [e["node"] for e in waiting],
                 "unexpected": [e["node"] for e in unexpected], "title": "Stores desk"}
 
-    @page("instruments.html")
+    @page("instruments.html", roles=frozenset({"stores", "beamline", "admin"}))
     async def instruments(request: Request, me: Principal) -> dict[str, Any]:
         return {"instruments": (await op(request, me, "Instruments"))["instruments"], "title": "Beamlines"}
 
-    @page("beamline.html", needs=("LoadContainer", "UnloadContainer", "TakeToInstrument", "BeamlineFeed"))
+    @page("beamline.html", roles=frozenset({"stores", "beamline", "admin"}), needs=("LoadContainer", "UnloadContainer", "TakeToInstrument", "BeamlineFeed"))
     async def beamline(request: Request, me: Principal) -> Any:
         name = request.path_params["instrument"]
         changer = (await op(request, me, "SampleChangerMap", instrument=name))["sampleChanger"]

@@ -27,7 +27,7 @@ from logistics.api.schema import schema
 from logistics.api.types import Context, Loaders
 from logistics.bootstrap import System, bootstrap
 from logistics.adapters.label_printer import LabelPrinter
-from logistics.domain.errors import DomainError, NotFound
+from logistics.domain.errors import DomainError
 from logistics.service_layer.labelling import print_labels
 from logistics.service_layer.access import Principal
 from logistics.service_layer.session import Session
@@ -53,10 +53,7 @@ def authenticate(system: System, conn: HTTPConnection) -> Principal | None:
         if account is None:
             return None
     elif conn.session.get(SESSION_KEY):
-        try:
-            account = system.accounts.get(conn.session[SESSION_KEY])
-        except NotFound:
-            return None
+        account = system.accounts.session_account(str(conn.session[SESSION_KEY]))
     if account is None:
         return None
     return principal_of(system, account, conn.headers.get(STATION_HEADER) or ("web" if account.kind == "person" else None))
@@ -116,7 +113,10 @@ def create_app(system: System) -> Starlette:
         try:
             data = await (request.json() if wants_json else request.form())
         except ValueError:
-            return JSONResponse({"ok": False, "error": "send username and password as JSON or a form"}, status_code=400)
+            data = None
+        if not hasattr(data, "get"):
+            return JSONResponse({"ok": False, "error": 'send {"username": ..., "password": ...} as JSON, or a form'},
+                                status_code=400)
         username, password = str(data.get("username", "")), str(data.get("password", ""))
         account = await run_in_threadpool(system.accounts.verify_password, username, password)
         if account is None:
@@ -125,12 +125,14 @@ def create_app(system: System) -> Starlette:
                 return JSONResponse({"ok": False, "error": message}, status_code=401)
             return templates.TemplateResponse(request, "login.html", {"error": message,
                                               "next": safe_next(str(data.get("next", "/")))}, status_code=401)
-        request.session[SESSION_KEY] = account.id
+        request.session[SESSION_KEY] = await run_in_threadpool(system.accounts.start_session, account)
         if wants_json:
             return JSONResponse({"ok": True, "name": account.username, "roles": sorted(account.roles)})
         return RedirectResponse(safe_next(str(data.get("next", "/"))), status_code=303)
 
     async def logout(request: Request) -> Response:
+        if request.session.get(SESSION_KEY):
+            await run_in_threadpool(system.accounts.end_session, str(request.session[SESSION_KEY]))
         request.session.clear()
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse({"ok": True})
@@ -169,8 +171,11 @@ def create_app(system: System) -> Starlette:
         filename = f"labels-{request.path_params['shipment'].replace('/', '-')}.{label_format.strip().lower()}"
         return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{filename}"'})
 
+    async def favicon(_request: Request) -> Response:
+        return Response(status_code=204)
+
     routes = [
-        Route("/health", health), Route("/find", find),
+        Route("/health", health), Route("/find", find), Route("/favicon.ico", favicon),
         Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/shipments/{shipment:path}/labels", shipment_labels, methods=["GET"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Protocol, Sequence
 from uuid import UUID, uuid4
 
@@ -31,6 +31,7 @@ from logistics.domain.shipment import Shipment, safety_level
 
 BARCODE = "barcode"
 RETRIES = 8
+LOCATION_KINDS = ("storage",)
 logger = logging.getLogger("logistics.application")
 
 
@@ -185,6 +186,8 @@ class Logistics(Application):
     # --- admin -------------------------------------------------------------------------
     def register_location(self, code: str, name: str, kind: str, by: By) -> str:
         code = ids.location_code(code)
+        if kind not in LOCATION_KINDS:
+            raise InvalidValue(f"location kind {kind!r} is not valid: expected one of {', '.join(LOCATION_KINDS)}")
         return self._run(lambda: ([] if Location.create_id(code) in self.repository
                                   else [Location(code=code, name=_text(name, "location name"), kind=kind, **by.fields)], code))
 
@@ -234,6 +237,8 @@ class Logistics(Application):
 
     def add_lab_contact(self, proposal: str, person_id: UUID | str, address: dict[str, Any], by: By) -> str:
         contact_id = str(uuid4())
+        self.proposal(proposal)
+        person_id = self._get(person_id, Person, "person").id  # a key is made only for a real person
         sealed = self.sealer.seal(str(person_id), {"lines": list(address.get("lines", [])),
                                                     "country": address.get("country", ""),
                                                     "label": address.get("label", "")})
@@ -349,15 +354,34 @@ class Logistics(Application):
 
     def move_container(self, barcode: str, dewar: str, by: By, parent: str | None = None,
                        position: str | None = None) -> None:
-        """Repack a container before sending: out of where it is, into another place."""
-        self.remove_container(barcode, by)
-        container = self.container(barcode)
-        self.add_container(container.barcode, container.container_type, dewar, by, parent, position)
+        """Repack a container before sending: out of where it is and into another place, in one save."""
+        def command() -> tuple[list[Any], None]:
+            container = self.container(barcode)
+            old = self._package_of(container)
+            if old is None:
+                raise NotPermitted(f"container {container.barcode} is not packed in any dewar")
+            old_parent = self.repository.get(UUID(container.parent["id"])) \
+                if container.parent and container.parent["kind"] == "container" else None
+            packing.unpack_container(container, old, old_parent, by)
+            package = self.dewar(dewar)
+            if package.id == old.id:
+                package = old
+            new_parent = self.container(parent) if parent else None
+            if new_parent is not None and old_parent is not None and new_parent.id == old_parent.id:
+                new_parent = old_parent
+            parent_type = self.catalogue.container_type(new_parent.container_type) if new_parent else None
+            ctype = self.catalogue.container_type(container.container_type)
+            packing.pack_container(container, ctype, package, new_parent, parent_type, position, by)
+            return list({id(a): a for a in (container, old, old_parent, package, new_parent) if a}.values()), None
+        self._run(command)
 
     def add_sample(self, container: str, position: str, kind: str, name: str, attributes: dict[str, Any],
                    by: By, safety: dict[str, Any] | None = None) -> UUID:
         sample_kind = self.catalogue.sample_kind(kind)
         name = _text(name, "sample name", 80)
+        for what, value in (("attributes", attributes), ("safety", safety)):
+            if value is not None and not isinstance(value, dict):
+                raise InvalidValue(f"sample {what} must be an object of names and values, not {type(value).__name__}")
         given = dict(attributes or {})
         given.pop("name", None)
         if "name" in sample_kind.schema.get("properties", {}):
@@ -591,6 +615,8 @@ class Logistics(Application):
     def as_of(self, entity_id: UUID | str, when: datetime, name: str | None = None) -> Any:
         """The entity as it was at a past time (the version current then)."""
         entity_id = UUID(str(entity_id))
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)  # a time without an offset is UTC
         version = None
         for e in self.events.get(entity_id):
             if e.timestamp > when:

@@ -43,8 +43,12 @@ def find_shipment(session: Session, text: str) -> str:
         pass
     if "/" in text:
         proposal, name = text.split("/", 1)
-        shipment_id = str(session.app.find_shipment(proposal, name))
-        session.entity("shipment", shipment_id)
+        missing = NotFound(f"proposal {proposal.strip().lower()} has no shipment named {name.strip()!r}")
+        try:
+            shipment_id = str(session.app.find_shipment(proposal, name))
+            session.entity("shipment", shipment_id)
+        except NotFound:
+            raise missing from None  # the same answer whether it is missing or someone else's
         return shipment_id
     rows = [r for r in session.views.shipments_named(text) if session.principal.sees(r["proposal"])]
     if not rows:

@@ -75,7 +75,23 @@ class Session:
         self._on_barcode("add_container", dewar)
         if parent:
             self._on_barcode("add_container", parent)
+        self._require_own_or_new_container(barcode)
         return self.app.add_container(barcode, container_type, dewar, self.principal.by, parent, position)
+
+    def _require_own_or_new_container(self, barcode: str) -> None:
+        """A puck already registered to a proposal this principal cannot see stays theirs, and
+        nothing about it is told: only that the barcode is taken."""
+        from logistics.domain.errors import AlreadyExists
+        from logistics.domain.identifiers import container_barcode
+        code = container_barcode(barcode)
+        try:
+            kind, entity_id = self.app.resolve(code)
+        except UnknownBarcode:
+            return
+        row = self.views.row(kind, entity_id)
+        if kind != "container" or row is None or not self.principal.sees(row["proposal"]):
+            raise AlreadyExists(f"barcode {code!r} is already registered to another proposal: "
+                                "use another barcode, or ask the facility if this container is yours")
 
     def remove_container(self, barcode: str) -> None:
         self._on_barcode("remove_container", barcode)
@@ -130,12 +146,30 @@ class Session:
 
     # --- questions -------------------------------------------------------------------------
     def history(self, kind: str, entity_id: UUID) -> list[dict[str, Any]]:
+        """The events of the trips this principal may see: a facility dewar or a puck that
+        travelled for another proposal before shows a member only their own trips."""
         self.entity(kind, entity_id)
-        return self.app.history(entity_id)
+        events = self.app.history(entity_id)
+        if self.principal.is_staff:
+            return events
+        visible, proposal = [], None
+        for event in events:
+            if "proposal" in event["data"]:
+                proposal = event["data"]["proposal"]
+            elif event["event"] == "Cancelled" and kind == "dewar":
+                visible.append(event) if self.principal.sees(proposal) else None
+                proposal = None
+                continue
+            if self.principal.sees(proposal):
+                visible.append(event)
+        return visible
 
     def as_of(self, kind: str, entity_id: UUID, when: datetime, name: str | None = None) -> Any:
         self.entity(kind, entity_id)
-        return self.app.as_of(entity_id, when, name)
+        then = self.app.as_of(entity_id, when, name)
+        if not self.principal.sees(getattr(then, "proposal", None)):
+            raise NotFound(f"{name or entity_id} did not exist yet at {when.isoformat()}")
+        return then
 
     def lab_contacts(self, proposal: str) -> list[dict[str, str]]:
         """A proposal's lab contacts with their labels and names, for its members and staff."""

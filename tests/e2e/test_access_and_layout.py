@@ -113,9 +113,6 @@ def test_no_page_scrolls_sideways_at_1024_pixels(scene: dict[str, str], sign_in:
     assert max(widths) <= NARROW, f"{scene[what]} is {widths} px wide at {NARROW} px"
 
 
-@pytest.mark.xfail(strict=True, reason="at 1024 px the stores desk's tables break dewar barcodes over several lines "
-                   "at their hyphens (e.g. 'mx23694-2-i04-' / '0000002-t' in Waiting for dispatch): "
-                   "static/app.css gives .code no white-space: nowrap, so a barcode no longer reads like its label")
 def test_barcodes_on_the_stores_desk_stay_on_one_line_at_1024_pixels(scene: dict[str, str],
                                                                    sign_in: Callable[..., Page], screenshot):
     page = sign_in("stores", width=NARROW, height=768)
