@@ -188,7 +188,14 @@ class Projection(TrackingProjection):
             self._aggregates.popitem(last=False)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Drop the read model and replay every event into it."""
+        """Drop the read model and replay every event into it (in larger batches than live)."""
+        batch_size, self.batch_size = self.batch_size, max(self.batch_size, 10_000)
+        try:
+            return self._rebuild(progress)
+        finally:
+            self.batch_size = batch_size
+
+    def _rebuild(self, progress: Callable[[int], None] | None) -> int:
         with self._lock:
             metadata.drop_all(self.writer, tables=TABLES)
             metadata.create_all(self.writer)
