@@ -13,6 +13,7 @@ from logistics.adapters.transcoder import FastJSONTranscoder
 from logistics.domain.by import SYSTEM, By
 from logistics.service_layer.application import Logistics
 from logistics.service_layer.feed import Feed
+from logistics.service_layer.notifying import Notifications
 from logistics.views import Views
 
 
@@ -24,6 +25,7 @@ class System:
     database: Database
     accounts: Accounts
     feed: Feed
+    notifications: Notifications | None = None  # the e-mail outbox (service_layer/notifying.py)
 
     def close(self) -> None:
         self.app.close()
@@ -40,8 +42,9 @@ def bootstrap(url: str | None = None) -> System:
     projection = Projection(app, engine, writer)
     app.on_recorded = projection.wait_for
     views = Views(app, engine)
-    return System(app=app, projection=projection, views=views, database=database, accounts=Accounts(writer),
-                  feed=Feed(app, views))
+    accounts = Accounts(writer)
+    return System(app=app, projection=projection, views=views, database=database, accounts=accounts,
+                  feed=Feed(app, views), notifications=Notifications(app, engine, writer, accounts))
 
 
 def register_reference_data(app: Logistics, by: By = SYSTEM) -> None:

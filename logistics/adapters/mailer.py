@@ -18,6 +18,7 @@ another try later.
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -41,6 +42,11 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     """The server refused the message for good."""
+
+
+class Unreachable(TemporaryFailure):
+    """No session with the server at all (refused, timed out, TLS or login failed): the rest of a batch
+    would fail the same way."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +109,15 @@ def _hide(url: str) -> str:
     return url
 
 
+# Headers are not folded below the RFC 5322 limit (a folded Message-ID trips some systems); anything
+# beyond 7-bit ASCII is encoded, so no server needs 8BITMIME.
+POLICY = email.policy.default.clone(max_line_length=998, cte_type="7bit")
+
+
 def build_message(settings: SmtpSettings, *, to: str, name: str | None, subject: str, text: str, html: str,
                   message_id: str, when: datetime, kind: str) -> EmailMessage:
     """Plain text with an HTML alternative; the Message-ID is the outbox row's dedupe key."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = subject
     message["From"] = formataddr(("Sample logistics", settings.sender))
     message["To"] = Address(display_name=name or "", addr_spec=to)
@@ -144,11 +155,11 @@ class Connection:
             if s.username:
                 smtp.login(s.username, s.password or "")
         except smtplib.SMTPAuthenticationError as e:
-            raise TemporaryFailure(f"the SMTP server refused the login: {e.smtp_code} {_text(e.smtp_error)}") from None
+            raise Unreachable(f"the SMTP server refused the login: {e.smtp_code} {_text(e.smtp_error)}") from None
         except smtplib.SMTPResponseException as e:
-            raise TemporaryFailure(f"the SMTP server said {e.smtp_code} {_text(e.smtp_error)}") from None
+            raise Unreachable(f"the SMTP server said {e.smtp_code} {_text(e.smtp_error)}") from None
         except (OSError, smtplib.SMTPException) as e:
-            raise TemporaryFailure(f"cannot talk to the SMTP server {s.host}:{s.port}: {e}") from None
+            raise Unreachable(f"cannot talk to the SMTP server {s.host}:{s.port}: {e}") from None
         return smtp
 
     def send(self, message: EmailMessage, to: str) -> None:

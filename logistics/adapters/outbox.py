@@ -32,7 +32,6 @@ import json
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
-from uuid import UUID
 
 from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Index, Integer, MetaData, String, Table, Text,
                         and_, delete, func, insert, or_, select, update)
@@ -41,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from logistics.adapters import accounts as account_tables
 from logistics.adapters.projection import TrackingProjection
 from logistics.domain import facets as f
+from logistics.domain.errors import NotFound
 from logistics.service_layer import notifications as n
 
 metadata = MetaData()
@@ -129,14 +129,14 @@ class Audiences:
         if proposal:
             try:
                 p = self.app.proposal(proposal)
-            except Exception:  # an unknown proposal has nobody to tell
+            except NotFound:  # an unknown proposal has nobody to tell
                 p = None
             if p is not None:
                 members = frozenset(p.members)
                 if shipment_id:
                     try:
                         contact = self.app.shipment(shipment_id).sending_contact
-                    except Exception:
+                    except NotFound:
                         contact = None
                     if contact and contact in p.lab_contacts:
                         lab_contact = p.lab_contacts[contact]["person"]
@@ -145,11 +145,13 @@ class Audiences:
                           local_contacts=staff.get("beamline", frozenset()))
 
 
-def rows_of(notices: Iterable[n.Notice], position: int, now: datetime, barcode: str | None) -> list[dict[str, Any]]:
+def rows_of(notices: Iterable[n.Notice], position: int, now: datetime, barcode: str | None,
+            due: datetime | None = None) -> list[dict[str, Any]]:
+    """Outbox rows, due from `due` (the event's time) or else `now`."""
     return [dict(dedupe_key=dedupe_key(position, x.kind, x.recipient), position=position, kind=x.kind,
                  recipient=x.recipient, audience=x.audience, proposal=x.proposal, barcode=barcode,
                  facts=json.dumps(dict(x.facts), sort_keys=True, default=str), status=PENDING, attempts=0,
-                 next_attempt_at=now, created_at=now) for x in notices]
+                 next_attempt_at=due or now, created_at=now) for x in notices]
 
 
 # Topics the projection decodes; every other notification is skipped without decoding.
@@ -211,7 +213,7 @@ class NotificationProjection(TrackingProjection):
             if dewar.shipment_id:
                 try:
                     shipment_name = self.app.shipment(dewar.shipment_id).name
-                except Exception:
+                except NotFound:
                     pass
             happening = n.Happening(event=name, data=dict(event.__dict__), proposal=dewar.proposal,
                                     facts=facts_of(dewar, shipment_name, event, name))
@@ -221,7 +223,7 @@ class NotificationProjection(TrackingProjection):
                 staff = self.audiences.staff(conn)
             audience = self.audiences.of(conn, dewar.proposal, dewar.shipment_id, staff)
             _insert_new(conn, outbox, rows_of(n.notices_for(happening, audience), notification.id, now,
-                                              dewar.barcode), "dedupe_key")
+                                              dewar.barcode, due=event.timestamp), "dedupe_key")
 
     def _track_trip(self, conn: Connection, position: int, name: str, dewar: Any, event: Any) -> None:
         key = str(dewar.id)
@@ -262,7 +264,7 @@ class OutboxStore:
             conn.execute(update(outbox).where(outbox.c.id.in_(ids))
                          .values(status=SENDING, claimed_by=worker, lease_until=now + lease))
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).mappings()
-            return [dict(r) for r in rows]
+            return [_plain(dict(r)) for r in rows]
 
     def renew(self, row_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
         """Extend this worker's lease on a row before sending it; False if the lease was lost."""
@@ -310,8 +312,8 @@ class OutboxStore:
 
     def digest_items(self, digest_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(outbox).where(outbox.c.digest_id == digest_id)
-                                                  .order_by(outbox.c.id)).mappings()]
+            return [_plain(dict(r)) for r in conn.execute(select(outbox).where(outbox.c.digest_id == digest_id)
+                                                          .order_by(outbox.c.id)).mappings()]
 
     # --- the still-here reminder ---------------------------------------------------------------
     def remind_stale(self, cutoff: datetime, make: Any) -> int:
@@ -379,9 +381,3 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     row["facts"] = json.loads(row["facts"]) if row.get("facts") else {}
     return row
 
-
-def person_uuid(text: str) -> UUID | None:
-    try:
-        return UUID(str(text))
-    except ValueError:
-        return None

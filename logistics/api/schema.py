@@ -15,12 +15,15 @@ from strawberry.extensions import (MaskErrors, MaxAliasesLimiter, MaxTokensLimit
 from strawberry.scalars import JSON
 
 from logistics.adapters import read_model
+from logistics.api import notifications
+from logistics.api.notifications import (Delivery, NotificationKind, NotificationSetting, NotificationSettingResult,
+                                         OutboxResult, OutboxStatus)
 from logistics.api.errors import (AccessDeniedError, AlreadyExistsError, InvalidBarcodeError, InvalidValueError,
                                   NotFoundError, NotPermittedError, Problem, UnknownBarcodeError, problem)
 from logistics.api.types import (ChangerPosition, events_with_names, Container, ContainerConnection, ContainerEdge, Context, Dewar,
                                  DewarConnection, DewarEdge, Event, PageInfo, Sample, SampleChanger, Shipment,
                                  ShipmentConnection, ShipmentEdge)
-from logistics.domain.errors import DomainError
+from logistics.domain.errors import DomainError, InvalidValue
 from logistics.views import encode_cursor
 
 logger = logging.getLogger("logistics.api")
@@ -149,8 +152,11 @@ def _as_of_row(ctx: Context, kind: str, entity_id: UUID, when: datetime, name: s
 def _page(ctx: Context, kind: str, node: Callable[[dict[str, Any]], Any], edge: type, conn: type, first: int,
           after: Optional[str], **filters: Any) -> Any:
     first = max(1, min(first, 500))
-    rows, more = ctx.session.views.page(kind, proposals=ctx.session.visible_proposals(), first=first, after=after,
-                                        **filters)
+    try:
+        rows, more = ctx.session.views.page(kind, proposals=ctx.session.visible_proposals(), first=first, after=after,
+                                            **filters)
+    except DomainError as e:  # a malformed cursor: an argument error, said plainly (lists have no problem union)
+        raise GraphQLError(e.message) from None
     edges = [edge(cursor=encode_cursor(r, kind), node=node(r)) for r in rows]
     return conn(edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None))
 
@@ -173,7 +179,7 @@ class Query:
         def get() -> Dewar:
             kind, entity_id, row = ctx.session.resolve(barcode)
             if kind != "dewar":
-                return _dewar(ctx, "\0")  # raises: not a dewar
+                raise InvalidValue(f"{barcode!r} is a container's barcode, not a dewar's")
             return Dewar.of(_as_of_row(ctx, "dewar", entity_id, as_of, barcode) if as_of else row)
         return await attempt(info, lambda: None, lambda _: get())
 
@@ -184,7 +190,7 @@ class Query:
         def get() -> Container:
             kind, entity_id, row = ctx.session.resolve(barcode)
             if kind != "container":
-                return _container(ctx, "\0")
+                raise InvalidValue(f"{barcode!r} is a dewar's barcode, not a container's")
             return Container.of(_as_of_row(ctx, "container", entity_id, as_of, barcode) if as_of else row)
         return await attempt(info, lambda: None, lambda _: get())
 
@@ -273,6 +279,15 @@ class Query:
     @strawberry.field
     def locations(self, info: strawberry.Info) -> list[Location]:
         return [Location(code=r["code"], name=r["name"], kind=r["kind"]) for r in info.context.session.views.locations()]
+
+    @strawberry.field(description="What the signed-in person is told, per kind of message and proposal, and how.")
+    async def notification_settings(self, info: strawberry.Info) -> list[NotificationSetting]:
+        return await notifications.settings(info)
+
+    @strawberry.field(description="The e-mail outbox, newest first, by status (admin only).")
+    async def outbox(self, info: strawberry.Info, status: Optional[OutboxStatus] = None,
+                     first: int = 100) -> OutboxResult:
+        return await notifications.outbox(info, status, first)
 
     @strawberry.field
     def instruments(self, info: strawberry.Info) -> list[Instrument]:
@@ -496,6 +511,11 @@ class Mutation:
         address = {"lines": address_lines, "country": country, "label": label}
         return await attempt(info, lambda: s.staff("add_lab_contact", proposal, person_id, address),
                              lambda cid: Done(ok=True, id=cid))
+
+    @strawberry.mutation(description="Choose how to receive a kind of message, for one proposal or (none) all.")
+    async def set_notification_setting(self, info: strawberry.Info, kind: NotificationKind, delivery: Delivery,
+                                       proposal: Optional[str] = None) -> NotificationSettingResult:
+        return await notifications.set_setting(info, kind, proposal, delivery)
 
     @strawberry.mutation(description="Data-protection erasure: the person's details are shredded; histories stay whole.")
     async def erase_person(self, info: strawberry.Info, person_id: strawberry.ID) -> DoneResult:

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from logistics.adapters.database import ENV_VAR, DatabaseURLError
 from logistics.adapters.fixture_files import load_demo
+from logistics.adapters.outbox import STATUSES as OUTBOX_STATUSES
 from logistics.bootstrap import System, bootstrap, register_reference_data
 from logistics.domain.errors import DomainError
 from logistics.entrypoints.demo import load_demo as run_demo
@@ -276,14 +277,32 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
     signal.signal(signal.SIGINT, stop)
     click.echo(f"worker on {system.database.url.render_as_string(hide_password=True)}: "
                f"read model at position {system.projection.position()}", err=True)
+    from logistics.service_layer.notifying import work as notify
+
     while not stopping:
         applied = system.projection.catch_up()
+        notified = notify(system, until_idle=once)  # the e-mail outbox, the still-here check, the digests
         if once:
-            click.echo(f"applied {applied} events", err=True)
+            click.echo(f"applied {applied} events; notifications: {notified}", err=True)
             break
-        if not applied:
+        if not (applied or notified):
             time.sleep(interval)
     system.close()
+
+
+@cli.command(help="The e-mail outbox, newest first: who is told what (by person id; addresses are never kept), "
+                  "and what failed.")
+@click.option("--status", default=None, type=click.Choice(OUTBOX_STATUSES), help="Only messages in this state.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+    from logistics.service_layer.notifying import outbox_listing
+
+    def action(system: System) -> None:
+        rows, text = outbox_listing(system, status, limit)
+        _emit(rows, as_json, text)
+    _run(ctx, as_json, action)
 
 
 @cli.group(help="Accounts: people, scanner stations and scripts.")
@@ -297,8 +316,8 @@ def user() -> None:
               type=click.Choice(["member", "stores", "beamline", "admin"]), help="Repeat for several roles.")
 @click.option("--kind", default="person", type=click.Choice(["person", "station", "script"]), show_default=True)
 @click.option("--proposal", "proposals", multiple=True, help="For members: a proposal to join (repeatable).")
-@click.option("--name", default=None, help="For members: the person's name (kept sealed).")
-@click.option("--email", default=None, help="For members: the person's e-mail address (kept sealed).")
+@click.option("--name", default=None, help="For members (and staff to be e-mailed): the person's name (kept sealed).")
+@click.option("--email", default=None, help="For members (and staff to be e-mailed): the e-mail address (kept sealed).")
 @click.option("--password", default=None, help="Omit to be asked; stations and scripts use tokens instead.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -320,6 +339,8 @@ def user_add(ctx: click.Context, username: str, roles: tuple[str, ...], kind: st
             person_id = str(system.app.register_person(name, email, admin))
             for code in proposals:
                 system.app.add_member(code, person_id, "member", admin)
+        elif name and email:  # staff are e-mailed (notifications) through their person
+            person_id = str(system.app.register_person(name, email, admin))
         account = system.accounts.add(username, list(roles), password=password, person_id=person_id, kind=kind)
         _emit({"id": account.id, "username": account.username, "roles": sorted(account.roles)}, as_json,
               f"added {account.kind} account {account.username} ({', '.join(sorted(account.roles))})")

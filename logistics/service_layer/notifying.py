@@ -21,8 +21,8 @@ A message is sent once, also when the sender is killed and started again:
   `claimed_by`, a lease until `lease_until`). On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several
   senders share the work; SQLite has one writer at a time.
 * Just before it hands a message to SMTP it **renews** its lease on that row, and only if it
-  still holds it. The SMTP timeout is shorter than the lease, so nobody else can take the row
-  while it is being sent.
+  still holds it, for at least four SMTP timeouts (connect, TLS, login, send), so nobody else can
+  take the row while it is being sent.
 * When the server accepted the message (its 250 reply to DATA) the sender marks the row `sent`,
   in its own transaction, before it starts the next message.
 * A sender that dies leaves its rows `sending`. Another sender (or the same one restarted) takes
@@ -34,8 +34,10 @@ A message is sent once, also when the sender is killed and started again:
 The window that remains, honestly: if the sender dies (or the database is unreachable) after
 the SMTP server accepted a message and before the `sent` mark commits (the time of one small
 UPDATE, about a millisecond), that message is sent again after the lease expires, with the same
-Message-ID. SMTP has no way to ask a server "did you already take this?", so no sender can
-close this window; it can only keep it to one message and one commit, as here.
+Message-ID. The same holds when the connection breaks after the server took the message but
+before its 250 reached the sender (RFC 1047's duplicate): the sender cannot tell that from a
+message never taken, so it tries again. SMTP has no way to ask a server "did you already take
+this?", so no sender can close these windows; it can only keep them to one message each, as here.
 
 Time
 ----
@@ -241,6 +243,8 @@ class Notifications:
         fixed = now
         clock = (lambda: fixed) if fixed is not None else self.clock
         lease = timedelta(seconds=self.config.lease_seconds)
+        # Held while one message is handed over: longer than SMTP can take (connect, TLS, login, send).
+        sending = max(lease, timedelta(seconds=4 * settings.timeout))
         rows = self.store.claim(clock(), self.worker_id, lease, self.config.batch_size)
         if not rows:
             return 0
@@ -261,7 +265,7 @@ class Notifications:
                     settled += self.store.finish(row["id"], self.worker_id, DIGEST, delivery=n.DIGEST,
                                                  digest_day=self.day_of(clock()), note=None)
                     continue
-                if not self.store.renew(row["id"], self.worker_id, clock(), lease):
+                if not self.store.renew(row["id"], self.worker_id, clock(), sending):
                     continue  # our lease ran out: another sender owns it now
                 try:
                     message = self._message(settings, row, decision, clock())

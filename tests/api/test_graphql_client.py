@@ -749,6 +749,36 @@ def _(api: Api) -> None:
     api.ok("beamline", "UnloadContainer", "Container", barcode=trip.containers[0])
 
 
+# notifications.graphql: what each person is told, and the outbox for admins
+
+@case("NotificationSettings")
+def _(api: Api) -> None:
+    settings = api.result("rosalind", "NotificationSettings")
+    kinds = {(s["kind"], s["proposal"]) for s in settings}
+    assert {("DEWAR_ARRIVED", None), ("DEWAR_ARRIVED", ADA), ("DISPATCHED", ADA)} <= kinds
+    assert not any(s["proposal"] == DOROTHY for s in settings)
+    assert api.result("stores-desk-1", "NotificationSettings") == []  # a station has no person to tell
+
+
+@case("SetNotificationSetting")
+def _(api: Api) -> None:
+    chosen = api.ok("rosalind", "SetNotificationSetting", "NotificationSetting", kind="DEWAR_STALE",
+                    delivery="DIGEST", proposal=ADA)
+    assert (chosen["delivery"], chosen["isDefault"]) == ("DIGEST", False)
+    api.refused("rosalind", "SetNotificationSetting", "NotFoundError", kind="DEWAR_STALE", delivery="OFF",
+                proposal=DOROTHY)
+    api.ok("rosalind", "SetNotificationSetting", "NotificationSetting", kind="DEWAR_STALE", delivery="IMMEDIATE",
+           proposal=ADA)
+
+
+@case("Outbox")
+def _(api: Api) -> None:
+    page = api.ok("admin", "Outbox", "OutboxPage", status="PENDING", first=5)
+    assert all(m["status"] == "PENDING" for m in page["messages"])
+    api.refused("ada", "Outbox", "AccessDeniedError")
+    api.refused("stores", "Outbox", "AccessDeniedError")
+
+
 # --- the tests --------------------------------------------------------------------------------------
 
 def test_every_operation_in_the_contract_has_a_case() -> None:
