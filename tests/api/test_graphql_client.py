@@ -620,6 +620,25 @@ def _(api: Api) -> None:
     assert (desk["name"], desk["roles"], desk["station"]) == ("stores-desk-1", ["stores"], "stores-desk-1")
 
 
+@case("Catalogue")
+def _(api: Api) -> None:
+    data = api.run("ada", "Catalogue")
+    unipuck = next(t for t in data["containerTypes"] if t["code"] == "unipuck")
+    assert unipuck["capacity"] == 16 and "sample-changer" in unipuck["goesInto"]
+    crystal = next(k for k in data["sampleKinds"] if k["code"] == "mx-crystal")
+    assert "protein_acronym" in crystal["schema"]["required"]
+    assert list(crystal["schema"]["properties"])[:2] == ["name", "protein_acronym"]  # the schema's own order
+    assert {i["name"] for i in data["instruments"]} >= {"i03", "i04", "m02", "b21"}
+    assert "loc-goods-in" in {loc["code"] for loc in data["locations"]}
+
+
+@case("LabContacts")
+def _(api: Api) -> None:
+    contacts = api.result("ada", "LabContacts", proposal=ADA)
+    assert contacts and all(c["id"] and c["name"] for c in contacts)
+    assert api.result("dorothy", "LabContacts", proposal=ADA) == []  # another proposal's: nothing
+
+
 # --- subscriptions over a websocket --------------------------------------------------------------
 
 def ws_url(server: Any) -> str:
