@@ -13,7 +13,7 @@ from logistics.adapters.transcoder import FastJSONTranscoder
 from logistics.domain.by import SYSTEM, By
 from logistics.service_layer.application import Logistics
 from logistics.service_layer.feed import Feed
-from logistics.service_layer.notifying import Notifications
+from logistics.adapters.notifying import Notifications
 from logistics.views import Views
 
 

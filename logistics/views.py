@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import Engine, and_, or_, select
 
-from logistics.adapters.read_model import (changer_positions, containers, dewars, locations, members, samples,
+from logistics.adapters.read_model import (ROWS, changer_positions, containers, dewars, locations, members, samples,
                                            shipments)
 from logistics.domain import facets
 
@@ -44,6 +44,11 @@ class Views:
     def row(self, kind: str, entity_id: UUID | str) -> dict[str, Any] | None:
         rows = self.rows(kind, [str(entity_id)])
         return rows[0] if rows else None
+
+    @staticmethod
+    def row_of(aggregate: Any) -> dict[str, Any]:
+        """An aggregate (e.g. as it was at a past time) as the row the read model keeps for it."""
+        return next(iter(ROWS[type(aggregate)](aggregate).values()))[0]
 
     def rows(self, kind: str, ids: Iterable[str]) -> list[dict[str, Any]]:
         table = TABLES[kind]

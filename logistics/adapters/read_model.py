@@ -18,7 +18,7 @@ from logistics.adapters.projection import TrackingProjection, tracking
 from logistics.domain.changer import SampleChanger
 from logistics.domain.container import Container
 from logistics.domain.dewar import Dewar
-from logistics.domain.people import Person, Proposal
+from logistics.domain.people import Proposal
 from logistics.domain.registry import Location
 from logistics.domain.sample import Sample
 from logistics.domain.shipment import Shipment

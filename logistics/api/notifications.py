@@ -1,6 +1,6 @@
 """GraphQL for notifications: what the signed-in person receives (and changing it), and the outbox for admins.
 
-Thin: each resolver calls `service_layer.notifying.Notifications` and turns a refusal into a Problem.
+Thin: each resolver calls `adapters.notifying.Notifications` and turns a refusal into a Problem.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import strawberry
 from logistics.api.errors import PROBLEMS, problem
 from logistics.domain.errors import DomainError
 from logistics.service_layer import notifications as n
-from logistics.service_layer.notifying import Notifications
+from logistics.adapters.notifying import Notifications
 
 
 @strawberry.enum(description="A kind of message the tracker sends.")

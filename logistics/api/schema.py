@@ -14,7 +14,6 @@ from strawberry.extensions import (MaskErrors, MaxAliasesLimiter, MaxTokensLimit
                                    ValidationCache)
 from strawberry.scalars import JSON
 
-from logistics.adapters import read_model
 from logistics.api import notifications
 from logistics.api.notifications import (Delivery, NotificationKind, NotificationSetting, NotificationSettingResult,
                                          OutboxResult, OutboxStatus)
@@ -144,9 +143,7 @@ def _entity(ctx: Context, barcode: str) -> Any:
 
 
 def _as_of_row(ctx: Context, kind: str, entity_id: UUID, when: datetime, name: str) -> dict[str, Any]:
-    aggregate = ctx.session.as_of(kind, entity_id, when, name)
-    rows = read_model.ROWS[type(aggregate)](aggregate)
-    return next(iter(rows.values()))[0]
+    return ctx.session.views.row_of(ctx.session.as_of(kind, entity_id, when, name))
 
 
 def _page(ctx: Context, kind: str, node: Callable[[dict[str, Any]], Any], edge: type, conn: type, first: int,

@@ -277,7 +277,7 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
     signal.signal(signal.SIGINT, stop)
     click.echo(f"worker on {system.database.url.render_as_string(hide_password=True)}: "
                f"read model at position {system.projection.position()}", err=True)
-    from logistics.service_layer.notifying import work as notify
+    from logistics.adapters.notifying import work as notify
 
     while not stopping:
         applied = system.projection.catch_up()
@@ -297,7 +297,7 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
-    from logistics.service_layer.notifying import outbox_listing
+    from logistics.adapters.notifying import outbox_listing
 
     def action(system: System) -> None:
         rows, text = outbox_listing(system, status, limit)

@@ -7,12 +7,13 @@ import csv
 import io
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -23,10 +24,8 @@ from logistics.api.types import Context, Loaders
 from logistics.bootstrap import System
 from logistics.domain.errors import DomainError
 from logistics.service_layer.access import Principal
-from logistics.service_layer.importing import ImportRefused, import_rows, template_columns
+from logistics.service_layer.importing import ImportRefused, template_columns
 from logistics.service_layer.session import Session
-
-from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -199,16 +198,12 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
             return JSONResponse({"error": str(e)}, status_code=400)
         session = Session(system.app, system.views, me)
         try:
-            added = await run_in_threadpool(_import, session, dewar, rows)
+            added = await run_in_threadpool(session.import_contents, dewar, rows)
         except ImportRefused as e:
             return JSONResponse({"error": e.message, "cells": [vars(c) for c in e.errors]}, status_code=422)
         except DomainError as e:
             return JSONResponse({"error": e.message}, status_code=400)
         return JSONResponse({"ok": True, "samples": added})
-
-    def _import(session: Session, dewar: str, rows: list[dict[str, Any]]) -> int:
-        session._on_barcode("add_container", dewar)
-        return import_rows(session.app, dewar, rows, session.principal.by)
 
     async def import_template(request: Request) -> Response:
         kind = system.app.catalogue.sample_kind(request.query_params.get("kind", "mx-crystal"))

@@ -15,7 +15,6 @@ from typing import Any, Callable
 
 from logistics.domain import clock, identifiers as ids, loading, packing
 from logistics.domain.by import By
-from logistics.domain.changer import SampleChanger
 from logistics.domain.container import Container
 from logistics.domain.dewar import Dewar
 from logistics.domain.people import Proposal

@@ -93,6 +93,12 @@ class Session:
             raise AlreadyExists(f"barcode {code!r} is already registered to another proposal: "
                                 "use another barcode, or ask the facility if this container is yours")
 
+    def import_contents(self, dewar: str, rows: list[dict[str, Any]]) -> int:
+        """Containers and samples from spreadsheet rows into one of the principal's dewars, in one save."""
+        from logistics.service_layer.importing import import_rows
+        self._on_barcode("add_container", dewar)
+        return import_rows(self.app, dewar, rows, self.principal.by)
+
     def remove_container(self, barcode: str) -> None:
         self._on_barcode("remove_container", barcode)
         self.app.remove_container(barcode, self.principal.by)

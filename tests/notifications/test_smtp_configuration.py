@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from logistics.adapters.mailer import SmtpSettings, SmtpUrlError
 from logistics.domain.errors import InvalidValue
 from logistics.entrypoints.cli import cli
-from logistics.service_layer.notifying import Config
+from logistics.adapters.notifying import Config
 from tests.api.conftest import free_port
 from tests.helpers import STORES
 from tests.notifications.conftest import EMAILS, Facility, Inbox
