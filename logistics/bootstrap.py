@@ -25,12 +25,13 @@ class System:
     database: Database
     accounts: Accounts
     feed: Feed
-    notifications: Notifications | None = None  # the e-mail outbox (service_layer/notifying.py)
+    notifications: Notifications | None = None  # the e-mail outbox (adapters/notifying.py)
 
     def close(self) -> None:
         self.app.close()
         self.projection.engine.dispose()
         self.projection.writer.dispose()
+        self.accounts.engine.dispose()
 
 
 def bootstrap(url: str | None = None) -> System:
@@ -39,7 +40,7 @@ def bootstrap(url: str | None = None) -> System:
     vault = Vault(writer)
     app = Logistics(env=database.eventsourcing_env(), catalogue=load_catalogue(), sealer=vault,
                     transcoder=FastJSONTranscoder)
-    projection = Projection(app, engine, writer)
+    projection = Projection(app, engine, database.engine(writer=True, rebuildable=True))
     app.on_recorded = projection.wait_for
     views = Views(app, engine)
     accounts = Accounts(writer)

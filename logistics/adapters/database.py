@@ -66,8 +66,13 @@ class Database:
             "POSTGRES_MAX_OVERFLOW": "5",
         }
 
-    def engine(self, *, writer: bool = False) -> Engine:
-        """A SQLAlchemy engine; on SQLite the writer engine takes the write lock at BEGIN."""
+    def engine(self, *, writer: bool = False, rebuildable: bool = False) -> Engine:
+        """A SQLAlchemy engine; on SQLite the writer engine takes the write lock at BEGIN.
+
+        `rebuildable`: for tables that can be rebuilt from the events (the read model), whose
+        position commits with them. On SQLite such a writer skips the fsync at each commit
+        (synchronous=NORMAL: a commit survives a killed process, and after a power cut the
+        rows and their position roll back together and are applied again)."""
         if self.is_sqlite:
             engine = create_engine(self.url.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30})
 
@@ -76,6 +81,7 @@ class Database:
                 dbapi_connection.isolation_level = None
                 dbapi_connection.execute("PRAGMA journal_mode=WAL")
                 dbapi_connection.execute("PRAGMA busy_timeout=30000")
+                dbapi_connection.execute(f"PRAGMA synchronous={'NORMAL' if rebuildable else 'FULL'}")
 
             @event.listens_for(engine, "begin")
             def _begin(conn):  # type: ignore[no-untyped-def]
@@ -83,5 +89,12 @@ class Database:
 
             return engine
         size, overflow = (2, 3) if writer else (5, 5)
-        return create_engine(self.url.set(drivername="postgresql+psycopg"), pool_size=size, max_overflow=overflow,
-                             pool_pre_ping=True)
+        engine = create_engine(self.url.set(drivername="postgresql+psycopg"), pool_size=size, max_overflow=overflow,
+                               pool_pre_ping=True)
+        if rebuildable:  # the same reasoning on PostgreSQL: lost commits are lost with their position
+            @event.listens_for(engine, "connect")
+            def _relaxed(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute("SET synchronous_commit TO off")
+                dbapi_connection.commit()
+        return engine

@@ -67,11 +67,13 @@ class TrackingProjection:
         wait for the event store's connections, whose own writers wait for that lock."""
         applied = 0
         with self._lock:
+            position = self._applied or None  # what this process last saw; checked under the lock below
             while True:
                 if stop is not None and self._applied >= stop:
                     return applied
-                position = self.position()
-                self._applied = max(self._applied, position)
+                if position is None:
+                    position = self.position()
+                    self._applied = max(self._applied, position)
                 if stop is not None and position >= stop:
                     return applied
                 batch = self.app.recorder.select_notifications(
@@ -81,12 +83,15 @@ class TrackingProjection:
                 prepared = self._prepare(batch)
                 with self.writer.begin() as conn:
                     query = select(tracking.c.position).where(tracking.c.name == self.name)
-                    if conn.execute(query.with_for_update()).scalar_one() != position:
-                        continue  # another process applied this batch meanwhile: read again
+                    current = conn.execute(query.with_for_update()).scalar_one()
+                    if current != position:  # another process applied (or rebuilt) meanwhile: go on from there
+                        position = current
+                        self._applied = max(self._applied, current) if current else current
+                        continue
                     self._write(conn, prepared)
                     conn.execute(update(tracking).where(tracking.c.name == self.name)
                                  .values(position=batch[-1].id))
-                self._applied = batch[-1].id
+                position = self._applied = batch[-1].id
                 applied += len(batch)
                 if progress:
                     progress(len(batch))
