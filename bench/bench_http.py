@@ -41,6 +41,7 @@ from bench.support import scratch_postgres  # noqa: E402
 from logistics.bootstrap import bootstrap  # noqa: E402
 
 PHASE_SECONDS = float(os.environ.get("LOGISTICS_BENCH_HTTP_SECONDS", "8"))
+WORKERS = os.environ.get("LOGISTICS_BENCH_HTTP_WORKERS", "1")  # API processes
 BUDGET_SECONDS = 170.0
 CLIENTS = (1, 8, 32)
 LOCATIONS = ("loc-stores-a1", "loc-stores-a2", "loc-stores-b1")
@@ -103,7 +104,7 @@ def start_server(database_url: str, cwd: Path) -> Server:
     log = cwd / "serve.log"
     with open(log, "wb") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "logistics", "--database", database_url, "serve",
-                                    "--host", "127.0.0.1", "--port", str(port)],
+                                    "--host", "127.0.0.1", "--port", str(port), "--workers", WORKERS],
                                    cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     server = Server(process, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + 60

@@ -211,7 +211,7 @@ def labels(ctx: click.Context, shipment: str, stock: str, label_format: str, out
 @cli.command(help="Serve the GraphQL API (and GraphiQL) with uvicorn.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="API processes (PostgreSQL for more than 1).")
+@click.option("--workers", default=1, show_default=True, type=int, help="API processes (on one machine with SQLite; any number of hosts with PostgreSQL).")
 @click.option("--demo/--no-demo", "with_demo", default=False, help="Initialise and load the demo data first.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: bool) -> None:
@@ -220,8 +220,6 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: boo
     import uvicorn
 
     system = ctx.obj.system
-    if workers > 1 and system.database.is_sqlite:
-        _fail("several workers need PostgreSQL: an SQLite file takes one writer at a time", "invalid_value", False)
     register_reference_data(system.app)
     if with_demo:
         data = load_demo()
