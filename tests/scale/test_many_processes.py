@@ -1,4 +1,4 @@
-"""Several API processes and a worker on one PostgreSQL database: nothing acknowledged is lost,
+"""Several API processes and a worker on one database (PostgreSQL, and one SQLite file): nothing acknowledged is lost,
 doubled or reordered, read-your-writes holds whichever process answers next, and the read
 model equals a rebuild, also when the worker is killed with SIGKILL in the middle."""
 
@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -28,8 +29,15 @@ MOVE = """mutation($b: String!, $l: String!) { moveDewar(barcode: $b, location: 
 WHERE = """query($b: String!) { dewar(barcode: $b) { ... on Dewar { where { code } } } }"""
 
 
-@pytest.fixture
-def postgres_url():
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":  # several processes on one machine share one SQLite file
+        yield f"sqlite:///{tmp_path / 'logistics.db'}"
+        return
+    yield from _postgres_url()
+
+
+def _postgres_url():
     admin = _pg_admin()
     if admin is None:
         pytest.skip("PostgreSQL does not answer at " + PG_ADMIN)
@@ -44,19 +52,24 @@ def postgres_url():
 
 def _spawn(url: str, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "logistics", "--database", url, *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tempfile.NamedTemporaryFile(prefix="logistics-", suffix=".log", delete=False)
+    process = subprocess.Popen([sys.executable, "-m", "logistics", "--database", url, *args], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    process.log = log.name  # type: ignore[attr-defined]
+    return process
 
 
-def _wait_healthy(base: str) -> None:
-    deadline = time.monotonic() + 60
+def _wait_healthy(base: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{base} stopped: " + open(process.log).read()[-2000:])  # type: ignore[attr-defined]
         try:
             if httpx.get(base + "/health", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise RuntimeError(f"{base} did not answer")
+    raise RuntimeError(f"{base} did not answer: " + open(process.log).read()[-2000:])  # type: ignore[attr-defined]
 
 
 def _setup(url: str) -> tuple[list[str], str]:
@@ -126,15 +139,20 @@ def _check(url: str, codes: list[str], acknowledged: Counter) -> None:
 
 
 @pytest.mark.parametrize("kill_worker", [False, True], ids=["steady", "worker-killed"])
-def test_two_api_processes_and_a_worker_lose_and_double_nothing(postgres_url, kill_worker):
+def test_two_api_processes_and_a_worker_lose_and_double_nothing(database_url, kill_worker):
+    postgres_url = database_url
     codes, token = _setup(postgres_url)
-    ports = [free_port(), free_port()]
+    ports = [free_port()]
+    while len(ports) < 2:  # two different ports (a port just freed may be handed out again)
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
     servers = [f"http://127.0.0.1:{p}" for p in ports]
     processes = [_spawn(postgres_url, "serve", "--port", str(p)) for p in ports]
     worker = _spawn(postgres_url, "worker")
     try:
-        for base in servers:
-            _wait_healthy(base)
+        for base, process in zip(servers, processes):
+            _wait_healthy(base, process)
 
         def kill_and_restart() -> None:
             nonlocal worker
