@@ -146,6 +146,15 @@ def _as_of_row(ctx: Context, kind: str, entity_id: UUID, when: datetime, name: s
     return ctx.session.views.row_of(ctx.session.as_of(kind, entity_id, when, name))
 
 
+def _by_barcode(ctx: Context, wanted: str, barcode: str, as_of: Optional[datetime]) -> Any:
+    """A dewar or container by barcode, now or as it was at a past time."""
+    kind, entity_id, row = ctx.session.resolve(barcode)
+    if kind != wanted:
+        raise InvalidValue(f"{barcode!r} is a {kind}'s barcode, not a {wanted}'s")
+    node = Dewar if wanted == "dewar" else Container
+    return node.of(_as_of_row(ctx, wanted, entity_id, as_of, barcode) if as_of else row)
+
+
 def _page(ctx: Context, kind: str, node: Callable[[dict[str, Any]], Any], edge: type, conn: type, first: int,
           after: Optional[str], **filters: Any) -> Any:
     first = max(1, min(first, 500))
@@ -171,25 +180,11 @@ class Query:
 
     @strawberry.field(description="A dewar by barcode; with asOf, its state at that past time.")
     async def dewar(self, info: strawberry.Info, barcode: str, as_of: Optional[datetime] = None) -> DewarResult:
-        ctx: Context = info.context
-
-        def get() -> Dewar:
-            kind, entity_id, row = ctx.session.resolve(barcode)
-            if kind != "dewar":
-                raise InvalidValue(f"{barcode!r} is a container's barcode, not a dewar's")
-            return Dewar.of(_as_of_row(ctx, "dewar", entity_id, as_of, barcode) if as_of else row)
-        return await attempt(info, lambda: None, lambda _: get())
+        return await attempt(info, lambda: None, lambda _: _by_barcode(info.context, "dewar", barcode, as_of))
 
     @strawberry.field(description="A container by barcode; with asOf, its state at that past time.")
     async def container(self, info: strawberry.Info, barcode: str, as_of: Optional[datetime] = None) -> ContainerResult:
-        ctx: Context = info.context
-
-        def get() -> Container:
-            kind, entity_id, row = ctx.session.resolve(barcode)
-            if kind != "container":
-                raise InvalidValue(f"{barcode!r} is a dewar's barcode, not a container's")
-            return Container.of(_as_of_row(ctx, "container", entity_id, as_of, barcode) if as_of else row)
-        return await attempt(info, lambda: None, lambda _: get())
+        return await attempt(info, lambda: None, lambda _: _by_barcode(info.context, "container", barcode, as_of))
 
     @strawberry.field
     async def shipment(self, info: strawberry.Info, id: strawberry.ID, as_of: Optional[datetime] = None) -> ShipmentResult:

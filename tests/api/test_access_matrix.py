@@ -19,6 +19,7 @@ import pytest
 
 from logistics.domain.identifiers import MailInBarcode
 from tests.api.conftest import cli
+from tests.api.introspection import graphql_type
 
 OWN, FOREIGN, STORES, BEAMLINE, ADMIN, STATION = "ada", "dorothy", "stores", "beamline", "admin", "stores-desk-1"
 ROLES = [OWN, FOREIGN, STORES, BEAMLINE, ADMIN, STATION]
@@ -34,19 +35,13 @@ INTROSPECTION = """{ __schema { mutationType { fields { name
   queryType { fields { name } } } }"""
 
 
-def _type(t: dict[str, Any]) -> str:
-    if t["kind"] == "NON_NULL":
-        return _type(t["ofType"]) + "!"
-    if t["kind"] == "LIST":
-        return "[" + _type(t["ofType"]) + "]"
-    return t["name"]
 
 
 class Api:
     def __init__(self, server: Any):
         self.server = server
         schema = server.gql("admin", INTROSPECTION)["__schema"]
-        self.args = {f["name"]: {a["name"]: _type(a["type"]) for a in f["args"]} for f in schema["mutationType"]["fields"]}
+        self.args = {f["name"]: {a["name"]: graphql_type(a["type"]) for a in f["args"]} for f in schema["mutationType"]["fields"]}
         self.queries = {f["name"] for f in schema["queryType"]["fields"]}
 
     def post(self, who: str, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:

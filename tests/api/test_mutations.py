@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from logistics.domain.identifiers import MailInBarcode
+from tests.api.introspection import graphql_type
 
 PROBLEM_TYPES = {
     "UnknownBarcodeError": "unknown_barcode", "InvalidBarcodeError": "invalid_barcode",
@@ -47,12 +48,6 @@ INTROSPECTION = """{ __schema { mutationType { fields { name
   type { kind name ofType { kind name possibleTypes { name } } } } } } }"""
 
 
-def _type(t: dict[str, Any]) -> str:
-    if t["kind"] == "NON_NULL":
-        return _type(t["ofType"]) + "!"
-    if t["kind"] == "LIST":
-        return "[" + _type(t["ofType"]) + "]"
-    return t["name"]
 
 
 class Api:
@@ -61,7 +56,7 @@ class Api:
     def __init__(self, server: Any):
         self.server = server
         fields = server.gql("admin", INTROSPECTION)["__schema"]["mutationType"]["fields"]
-        self.args = {f["name"]: {a["name"]: _type(a["type"]) for a in f["args"]} for f in fields}
+        self.args = {f["name"]: {a["name"]: graphql_type(a["type"]) for a in f["args"]} for f in fields}
         self.members = {f["name"]: [t["name"] for t in f["type"]["ofType"]["possibleTypes"]] for f in fields}
         self._accounts: dict[str, str] = {}
 
