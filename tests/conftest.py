@@ -6,7 +6,9 @@ Where it does not answer the PostgreSQL runs are skipped, except in CI, where th
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import uuid
 from typing import Iterator
 
@@ -27,22 +29,38 @@ def _pg_admin() -> psycopg.Connection | None:
         return None
 
 
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database's URL, dropped afterwards; skips the test where PostgreSQL does not answer."""
+    admin = _pg_admin()
+    if admin is None:
+        pytest.skip("PostgreSQL does not answer at " + PG_ADMIN)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Ask a server process to stop; kill it if it has not within ten seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'logistics.db'}"
         return
-    admin = _pg_admin()
-    if admin is None:
-        pytest.skip("PostgreSQL does not answer at " + PG_ADMIN)
-    name = "logistics_test_" + uuid.uuid4().hex[:12]
-    admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_postgres_database("logistics_test") as url:
+        yield url
 
 
 @pytest.fixture

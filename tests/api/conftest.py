@@ -3,6 +3,7 @@ data and an API token for each demo account."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -86,27 +87,13 @@ def start_server(database_url: str, cwd: Path) -> tuple[subprocess.Popen, Server
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    from tests.conftest import PG_ADMIN, _pg_admin
+    from tests.conftest import fresh_postgres_database, stop
     cwd = tmp_path_factory.mktemp("server")
-    admin = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{cwd / 'logistics.db'}"
-    else:
-        admin = _pg_admin()
-        if admin is None:
-            pytest.skip("PostgreSQL does not answer at " + PG_ADMIN)
-        name = "logistics_api_" + os.urandom(6).hex()
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    process, server = start_server(url, cwd)
-    try:
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{cwd / 'logistics.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres_database("logistics_api"))
+        process, server = start_server(url, cwd)
+        stack.callback(stop, process)
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if admin is not None:
-            admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-            admin.close()

@@ -6,7 +6,6 @@ as the typed problem of its result union: never an HTTP 500, never a GraphQL `er
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import uuid
@@ -873,26 +872,13 @@ def test_a_lab_contact_for_someone_who_is_not_a_person_is_not_found(api: Api) ->
 def private_postgresql(tmp_path: Any) -> Any:
     """A server of its own on PostgreSQL, for a test that may leave it broken."""
     from tests.api.conftest import start_server
-    from tests.conftest import PG_ADMIN, _pg_admin
-    admin = _pg_admin()
-    if admin is None:
-        pytest.skip("PostgreSQL does not answer at " + PG_ADMIN)
-    name = "logistics_api_" + os.urandom(6).hex()
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    process = None
-    try:
+    from tests.conftest import fresh_postgres_database, stop
+    with fresh_postgres_database("logistics_api") as url:
         process, server = start_server(url, tmp_path)
-        yield server
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except Exception:
-                process.kill()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        try:
+            yield server
+        finally:
+            stop(process)
 
 
 def test_a_long_location_code_neither_errors_nor_stops_the_read_model_on_postgresql(private_postgresql: Any) -> None:

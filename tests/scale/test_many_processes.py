@@ -20,7 +20,7 @@ import pytest
 from logistics.bootstrap import bootstrap, register_reference_data
 from logistics.domain.by import By
 from tests.api.conftest import ROOT, free_port
-from tests.conftest import PG_ADMIN, _pg_admin
+from tests.conftest import fresh_postgres_database, stop
 
 CLIENTS, REQUESTS, SHARED = 16, 30, 4
 LOCATIONS = ["loc-stores-a1", "loc-stores-a2", "loc-stores-b1", "loc-stores-b2"]
@@ -34,20 +34,8 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":  # several processes on one machine share one SQLite file
         yield f"sqlite:///{tmp_path / 'logistics.db'}"
         return
-    yield from _postgres_url()
-
-
-def _postgres_url():
-    admin = _pg_admin()
-    if admin is None:
-        pytest.skip("PostgreSQL does not answer at " + PG_ADMIN)
-    name = "logistics_scale_" + os.urandom(6).hex()
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_postgres_database("logistics_scale") as url:
+        yield url
 
 
 def _spawn(url: str, *args: str) -> subprocess.Popen:
@@ -167,10 +155,5 @@ def test_two_api_processes_and_a_worker_lose_and_double_nothing(database_url, ki
         assert sum(acknowledged.values()) > CLIENTS * REQUESTS // 3
     finally:
         for p in [*processes, worker]:
-            p.terminate()
-        for p in [*processes, worker]:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop(p)
     _check(postgres_url, codes, acknowledged)
