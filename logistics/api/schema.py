@@ -155,6 +155,12 @@ def _by_barcode(ctx: Context, wanted: str, barcode: str, as_of: Optional[datetim
     return node.of(_as_of_row(ctx, wanted, entity_id, as_of, barcode) if as_of else row)
 
 
+def _by_id(ctx: Context, node: Any, kind: str, entity_id: Any, as_of: Optional[datetime]) -> Any:
+    """A shipment or sample by id, now or as it was at a past time."""
+    row = ctx.session.entity(kind, entity_id)
+    return node.of(_as_of_row(ctx, kind, UUID(str(entity_id)), as_of, str(entity_id)) if as_of else row)
+
+
 def _page(ctx: Context, kind: str, node: Callable[[dict[str, Any]], Any], edge: type, conn: type, first: int,
           after: Optional[str], **filters: Any) -> Any:
     first = max(1, min(first, 500))
@@ -188,21 +194,11 @@ class Query:
 
     @strawberry.field
     async def shipment(self, info: strawberry.Info, id: strawberry.ID, as_of: Optional[datetime] = None) -> ShipmentResult:
-        ctx: Context = info.context
-
-        def get() -> Shipment:
-            row = ctx.session.entity("shipment", id)
-            return Shipment.of(_as_of_row(ctx, "shipment", UUID(str(id)), as_of, str(id)) if as_of else row)
-        return await attempt(info, lambda: None, lambda _: get())
+        return await attempt(info, lambda: None, lambda _: _by_id(info.context, Shipment, "shipment", id, as_of))
 
     @strawberry.field
     async def sample(self, info: strawberry.Info, id: strawberry.ID, as_of: Optional[datetime] = None) -> SampleResult:
-        ctx: Context = info.context
-
-        def get() -> Sample:
-            row = ctx.session.entity("sample", id)
-            return Sample.of(_as_of_row(ctx, "sample", UUID(str(id)), as_of, str(id)) if as_of else row)
-        return await attempt(info, lambda: None, lambda _: get())
+        return await attempt(info, lambda: None, lambda _: _by_id(info.context, Sample, "sample", id, as_of))
 
     @strawberry.field(description="An instrument's sample-changer map: every position and what is in it.")
     async def sample_changer(self, info: strawberry.Info, instrument: str) -> SampleChangerResult:
