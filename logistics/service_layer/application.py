@@ -592,9 +592,10 @@ class Logistics(Application):
         events = list(self.events.get(entity_id))
         if not events:
             raise NotFound(f"nothing has id {entity_id}")
-        return [self._describe(e) for e in events]
+        return [self.describe(e) for e in events]
 
-    def _describe(self, e: Any) -> dict[str, Any]:
+    def describe(self, e: Any) -> dict[str, Any]:
+        """One event as plain values: what, when, who, from where, and its data (personal data opened)."""
         skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "station"}
         data = {k: self._plain(v) for k, v in e.__dict__.items() if k not in skip}
         return {"version": e.originator_version, "event": type(e).__name__, "entity": type(e).__qualname__.split(".")[0],

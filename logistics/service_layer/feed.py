@@ -43,7 +43,7 @@ class Feed:
             row = self.views.row(kind, n.originator_id)
             if row is None or not principal.sees(row.get("proposal")):
                 continue
-            data = self.app._describe(event)
+            data = self.app.describe(event)
             items.append(FeedItem(position=n.id, entity_type=kind, entity_id=str(n.originator_id),
                                   barcode=row.get("barcode"), proposal=row.get("proposal"),
                                   location=data["data"].get("location") or _place(row, "storage"),
