@@ -9,13 +9,15 @@ import json
 from typing import Iterable
 from uuid import UUID
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, bindparam, or_, select
 
 from logistics.adapters.read_model import (ROWS, changer_positions, containers, dewars, locations, members, samples,
                                            shipments)
 from logistics.domain import facets
 
 TABLES = {"dewar": dewars, "container": containers, "sample": samples, "shipment": shipments}
+BY_IDS = {kind: select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))  # built once: compiled once
+          for kind, table in TABLES.items()}
 SORT = {"dewar": "barcode", "container": "barcode", "sample": "name", "shipment": "name"}
 
 
@@ -32,9 +34,9 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         raise InvalidValue(f"cursor {cursor!r} is not valid: pass the endCursor of the previous page") from None
 
 
-def _rows(engine: Engine, query: Any) -> list[dict[str, Any]]:
+def _rows(engine: Engine, query: Any, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+        return [dict(r._mapping) for r in conn.execute(query, parameters)]
 
 
 class Views:
@@ -51,8 +53,7 @@ class Views:
         return next(iter(ROWS[type(aggregate)](aggregate).values()))[0]
 
     def rows(self, kind: str, ids: Iterable[str]) -> list[dict[str, Any]]:
-        table = TABLES[kind]
-        return _rows(self.engine, select(table).where(table.c.id.in_([str(i) for i in ids])))
+        return _rows(self.engine, BY_IDS[kind], {"ids": [str(i) for i in ids]})
 
     def page(self, kind: str, *, proposals: frozenset[str] | None, first: int = 50, after: str | None = None,
              **filters: Any) -> tuple[list[dict[str, Any]], bool]:

@@ -15,13 +15,18 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, bindparam, insert, select, update
 
 metadata = MetaData()
 tracking = Table("rm_tracking", metadata, Column("name", String(80), primary_key=True),
                  Column("position", Integer, nullable=False))
 
 Apply = Callable[[Connection, Sequence[Any]], None]
+
+# Built once: SQLAlchemy then reuses their compiled form instead of keying a new statement per call.
+POSITION = select(tracking.c.position).where(tracking.c.name == bindparam("projection"))
+POSITION_FOR_UPDATE = POSITION.with_for_update()
+MOVE = update(tracking).where(tracking.c.name == bindparam("projection")).values(position=bindparam("new_position"))
 
 
 class TrackingProjection:
@@ -51,7 +56,7 @@ class TrackingProjection:
 
     def position(self) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(select(tracking.c.position).where(tracking.c.name == self.name)).scalar_one()
+            return conn.execute(POSITION, {"projection": self.name}).scalar_one()
 
     def wait_for(self, notification_id: int) -> None:
         """Read-your-writes: return when the projection includes this notification."""
@@ -82,15 +87,13 @@ class TrackingProjection:
                     return applied
                 prepared = self._prepare(batch)
                 with self.writer.begin() as conn:
-                    query = select(tracking.c.position).where(tracking.c.name == self.name)
-                    current = conn.execute(query.with_for_update()).scalar_one()
+                    current = conn.execute(POSITION_FOR_UPDATE, {"projection": self.name}).scalar_one()
                     if current != position:  # another process applied (or rebuilt) meanwhile: go on from there
                         position = current
                         self._applied = max(self._applied, current) if current else current
                         continue
                     self._write(conn, prepared)
-                    conn.execute(update(tracking).where(tracking.c.name == self.name)
-                                 .values(position=batch[-1].id))
+                    conn.execute(MOVE, {"projection": self.name, "new_position": batch[-1].id})
                 position = self._applied = batch[-1].id
                 applied += len(batch)
                 if progress:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 from uuid import UUID
 
 from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, Table, Text,
-                        delete, insert, select, update)
+                        bindparam, delete, insert, select, update)
 
 from logistics.adapters.projection import TrackingProjection, tracking
 from logistics.domain.changer import SampleChanger
@@ -126,6 +126,11 @@ OWNER = {shipments: "id", dewars: "id", containers: "id", samples: "id", changer
 OWNER_VALUE = {changer_positions: "instrument", locations: "code", proposals: "code", members: "code"}
 
 
+# Built once per table, so that SQLAlchemy reuses their compiled form.
+REPLACE = {table: (delete(table).where(table.c[column].in_(bindparam("keys", expanding=True))), insert(table))
+           for table, column in OWNER.items()}
+
+
 def _owner_key(table: Table, aggregate: Any) -> str:
     attribute = OWNER_VALUE.get(table)
     return str(getattr(aggregate, attribute) if attribute else aggregate.id)
@@ -167,11 +172,11 @@ class Projection(TrackingProjection):
     def _write(self, conn: Connection, prepared: Any) -> None:
         owners, replacement = prepared
         for table, keys in owners.items():  # an aggregate's rows are replaced whole
-            column = table.c[OWNER[table]]
+            remove, add = REPLACE[table]
             for start in range(0, len(keys), 500):
-                conn.execute(delete(table).where(column.in_(keys[start:start + 500])))
+                conn.execute(remove, {"keys": keys[start:start + 500]})
             if replacement[table]:
-                conn.execute(insert(table), replacement[table])
+                conn.execute(add, replacement[table])
 
     def _aggregate_before(self, originator_id: UUID, version: int) -> Any:
         if version == 1:
