@@ -123,8 +123,7 @@ async def attempt(info: strawberry.Info, command: Callable[[], Any], then: Calla
     """Run a command (in the thread pool), then build its result; a refusal becomes a Problem."""
     ctx: Context = info.context
     try:
-        value = await ctx.run(command)
-        return await ctx.run(then, value)
+        return await ctx.run(lambda: then(command()))  # one trip to the thread pool, not two
     except DomainError as e:
         return problem(e)
 
