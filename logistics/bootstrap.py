@@ -40,7 +40,8 @@ def bootstrap(url: str | None = None) -> System:
     vault = Vault(writer)
     app = Logistics(env=database.eventsourcing_env(), catalogue=load_catalogue(), sealer=vault,
                     transcoder=FastJSONTranscoder)
-    projection = Projection(app, engine, database.engine(writer=True, rebuildable=True))
+    projection = Projection(app, engine, database.engine(writer=True, rebuildable=True),
+                            write_lock=database.write_lock())
     app.on_recorded = projection.wait_for
     views = Views(app, engine)
     accounts = Accounts(writer)

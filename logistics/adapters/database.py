@@ -6,12 +6,16 @@
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from logistics.adapters.sqlite_writes import write_lock
 
 DEFAULT_URL = "sqlite:///logistics.db"
 ENV_VAR = "LOGISTICS_DATABASE_URL"
@@ -54,6 +58,7 @@ class Database:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "logistics.adapters.sqlite_writes:GroupCommitRecorder",
             }
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -65,6 +70,11 @@ class Database:
             "POSTGRES_POOL_SIZE": "5",  # per process: at most 25 connections in all (see engine())
             "POSTGRES_MAX_OVERFLOW": "5",
         }
+
+    def write_lock(self) -> AbstractContextManager[Any]:
+        """Held around a write transaction so that this process's SQLite writers queue instead of
+        meeting in SQLite's busy handler (see sqlite_writes.py); nothing on PostgreSQL."""
+        return write_lock(self.sqlite_path) if self.is_sqlite else nullcontext()
 
     def engine(self, *, writer: bool = False, rebuildable: bool = False) -> Engine:
         """A SQLAlchemy engine; on SQLite the writer engine takes the write lock at BEGIN.

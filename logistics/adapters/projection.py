@@ -13,6 +13,7 @@ batch. The read model (`read_model.Projection`) and the notifications outbox
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, bindparam, insert, select, update
@@ -39,8 +40,10 @@ class TrackingProjection:
     NAME = ""
 
     def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 2000, *, name: str | None = None,
-                 apply: Apply | None = None, start_at_head: bool = False):
+                 apply: Apply | None = None, start_at_head: bool = False,
+                 write_lock: AbstractContextManager[Any] | None = None):
         self.app, self.engine, self.writer, self.batch_size = app, engine, writer, batch_size
+        self.write_lock = write_lock or nullcontext()  # the process's SQLite write lock (sqlite_writes.py)
         self.name = name or self.NAME
         if not self.name:
             raise ValueError("a projection needs a name for its tracking row")
@@ -86,7 +89,7 @@ class TrackingProjection:
                 if not batch:
                     return applied
                 prepared = self._prepare(batch)
-                with self.writer.begin() as conn:
+                with self.write_lock, self.writer.begin() as conn:
                     current = conn.execute(POSITION_FOR_UPDATE, {"projection": self.name}).scalar_one()
                     if current != position:  # another process applied (or rebuilt) meanwhile: go on from there
                         position = current

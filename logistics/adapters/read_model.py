@@ -142,10 +142,10 @@ class Projection(TrackingProjection):
     NAME = "read_model"
     CACHE_SIZE = 5000
 
-    def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 2000):
+    def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 2000, **options: Any):
         self._aggregates: OrderedDict[UUID, Any] = OrderedDict()  # projected aggregates, most recent last
         metadata.create_all(engine)
-        super().__init__(app, engine, writer, batch_size)
+        super().__init__(app, engine, writer, batch_size, **options)
 
     def _prepare(self, batch: Iterable[Any]) -> tuple[dict[Table, list[str]], dict[Table, list[dict[str, Any]]]]:
         """Each touched aggregate's new rows (this reads the event store for aggregates not cached)."""
