@@ -12,6 +12,9 @@ is read from the event store and matched against the scans sent: every acknowled
 be recorded exactly once, in order, and nothing else (a scan whose reply was an error may or may
 not have been recorded; how many were is reported).
 
+The clients run on the same machine as the server: each phase reports the CPU time per scan
+of the server process and of the clients, the two shares of the machine a scan costs.
+
 Only 127.0.0.1 is contacted; the server is always terminated. LOGISTICS_BENCH_HTTP_SECONDS sets
 the length of each measured phase (default 8 s); the whole run stays within about 3 minutes.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -201,6 +205,12 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def own_cpu_seconds() -> float:
+    """User + system CPU time of this process (the clients' threads) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def phase(server_url: str, token: str, dewars: list[Dewar], seconds: float) -> tuple[float, Outcome]:
     """Every client scans its own dewar for `seconds`; returns (acknowledged scans per second, outcome)."""
     outcomes = [Outcome() for _ in dewars]
@@ -325,11 +335,12 @@ def run(name: str, database_url: str, cwd: Path, raw: float, reserve: float) -> 
         results = []
         for n, clients in enumerate(CLIENTS):
             seconds = remaining_phase_seconds(len(CLIENTS) - n, reserve)
-            cpu_before = cpu_seconds(server.process.pid)
+            cpu_before, own_before = cpu_seconds(server.process.pid), own_cpu_seconds()
             rate, outcome = phase(server.url, station_token, dewars[:clients], seconds)
-            cpu_after = cpu_seconds(server.process.pid)
+            cpu_after, own_after = cpu_seconds(server.process.pid), own_cpu_seconds()
             results.append((clients, rate, outcome))
-            cpu = (f"  server CPU {(cpu_after - cpu_before) / outcome.ok * 1e3:5.2f} ms/scan"
+            cpu = (f"  CPU per scan: server {(cpu_after - cpu_before) / outcome.ok * 1e3:4.2f} ms, "
+                   f"clients {(own_after - own_before) / outcome.ok * 1e3:4.2f} ms"
                    if cpu_before is not None and cpu_after is not None and outcome.ok else "")
             p50, p99 = percentile(outcome.latencies, 50) * 1e3, percentile(outcome.latencies, 99) * 1e3
             problems = "".join(f", {count} {what}" for count, what in (
