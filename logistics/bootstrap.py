@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 from logistics.adapters.accounts import Accounts
 from logistics.adapters.database import Database
 from logistics.adapters.fixture_files import load_catalogue, load_locations
+from logistics.adapters.parallel_rebuild import Workers
 from logistics.adapters.personal_data import Vault
 from logistics.adapters.read_model import Projection
 from logistics.adapters.transcoder import FastJSONTranscoder
@@ -47,6 +51,25 @@ def bootstrap(url: str | None = None) -> System:
     accounts = Accounts(writer)
     return System(app=app, projection=projection, views=views, database=database, accounts=accounts,
                   feed=Feed(app, views), notifications=Notifications(app, engine, writer, accounts))
+
+
+def read_model_projection(url: str) -> Projection:
+    """A projection of its own for a worker process of a parallel rebuild."""
+    return bootstrap(url).projection
+
+
+def default_rebuild_jobs() -> int:
+    """One worker process per core, up to four (beyond that the single writer is the limit)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def rebuild_read_model(system: System, jobs: int = 1, progress: Callable[[int], None] | None = None) -> int:
+    """Drop the read model and rebuild it from every event; `jobs` processes decode and replay them."""
+    if jobs <= 1:
+        return system.projection.rebuild(progress=progress)
+    url = system.database.url.render_as_string(hide_password=False)
+    with Workers(partial(read_model_projection, url), jobs) as workers:
+        return system.projection.rebuild(progress=progress, workers=workers)
 
 
 def register_reference_data(app: Logistics, by: By = SYSTEM) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from logistics.bootstrap import rebuild_read_model
 from logistics.entrypoints.simulate import simulate
 
 
-def test_a_simulated_month_is_a_consistent_facility_history(system):
+def test_a_simulated_month_is_a_consistent_facility_history_and_rebuilds_alike_in_one_or_two_processes(system):
     result = simulate(system, years=1 / 12, seed=3, progress=lambda n: None, catch_up_progress=None)
     assert result["shipments"] == 750 // 3 and result["events"] > 10_000
     dewars = system.views.dewars()
@@ -24,4 +25,6 @@ def test_a_simulated_month_is_a_consistent_facility_history(system):
     assert times == sorted(times)
     live = system.projection.dump()
     system.projection.rebuild()
+    assert system.projection.dump() == live
+    assert rebuild_read_model(system, jobs=2) == system.app.recorder.max_notification_id()  # in batches of 10,000
     assert system.projection.dump() == live

@@ -12,9 +12,10 @@ batch. The read model (`read_model.Projection`) and the notifications outbox
 
 from __future__ import annotations
 
+import gc
 import threading
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Callable, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, bindparam, insert, select, update
 
@@ -23,11 +24,26 @@ tracking = Table("rm_tracking", metadata, Column("name", String(80), primary_key
                  Column("position", Integer, nullable=False))
 
 Apply = Callable[[Connection, Sequence[Any]], None]
+PreparedBatches = Callable[[int], Iterator[tuple[int, int, Any]]]
 
 # Built once: SQLAlchemy then reuses their compiled form instead of keying a new statement per call.
 POSITION = select(tracking.c.position).where(tracking.c.name == bindparam("projection"))
 POSITION_FOR_UPDATE = POSITION.with_for_update()
 MOVE = update(tracking).where(tracking.c.name == bindparam("projection")).values(position=bindparam("new_position"))
+
+
+@contextmanager
+def fewer_collections(threshold: int = 50_000) -> Iterator[None]:
+    """For bulk work such as a rebuild, which makes and drops millions of short-lived objects:
+    Python's cycle collector then runs every 700 allocations by default, each time scanning
+    objects that are not garbage. Measured on a rebuild of one simulated year: 43k -> 58k
+    events/s with collections every 50,000 allocations."""
+    before = gc.get_threshold()
+    gc.set_threshold(threshold, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 class TrackingProjection:
@@ -67,12 +83,16 @@ class TrackingProjection:
             return  # this process already applied it (while catching up for another command)
         self.catch_up(stop=notification_id)
 
-    def catch_up(self, stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+    def catch_up(self, stop: int | None = None, progress: Callable[[int], None] | None = None,
+                 prepared_batches: PreparedBatches | None = None) -> int:
         """Apply every notification not yet applied (up to `stop`); returns how many.
 
-        The batch is read and prepared (anything read from the event store) before the write
+        Each batch is read and prepared (anything read from the event store) before its write
         transaction begins: on SQLite a writer holding the database's write lock must never
-        wait for the event store's connections, whose own writers wait for that lock."""
+        wait for the event store's connections, whose own writers wait for that lock.
+        `prepared_batches` can prepare them elsewhere (parallel_rebuild.py); by default they
+        are prepared here, one after another."""
+        batches = prepared_batches or self.prepared_batches
         applied = 0
         with self._lock:
             position = self._applied or None  # what this process last saw; checked under the lock below
@@ -84,23 +104,34 @@ class TrackingProjection:
                     self._applied = max(self._applied, position)
                 if stop is not None and position >= stop:
                     return applied
-                batch = self.app.recorder.select_notifications(
-                    start=position, limit=self.batch_size, inclusive_of_start=False)
-                if not batch:
+                moved = False
+                for last, count, prepared in batches(position):
+                    with self.write_lock, self.writer.begin() as conn:
+                        current = conn.execute(POSITION_FOR_UPDATE, {"projection": self.name}).scalar_one()
+                        if current != position:  # another process applied (or rebuilt) meanwhile: go on from there
+                            position, moved = current, True
+                            self._applied = max(self._applied, current) if current else current
+                            break
+                        self._write(conn, prepared)
+                        conn.execute(MOVE, {"projection": self.name, "new_position": last})
+                    position = self._applied = last
+                    applied += count
+                    if progress:
+                        progress(count)
+                    if stop is not None and position >= stop:
+                        return applied
+                if not moved:
                     return applied
-                prepared = self._prepare(batch)
-                with self.write_lock, self.writer.begin() as conn:
-                    current = conn.execute(POSITION_FOR_UPDATE, {"projection": self.name}).scalar_one()
-                    if current != position:  # another process applied (or rebuilt) meanwhile: go on from there
-                        position = current
-                        self._applied = max(self._applied, current) if current else current
-                        continue
-                    self._write(conn, prepared)
-                    conn.execute(MOVE, {"projection": self.name, "new_position": batch[-1].id})
-                position = self._applied = batch[-1].id
-                applied += len(batch)
-                if progress:
-                    progress(len(batch))
+
+    def prepared_batches(self, position: int) -> Iterator[tuple[int, int, Any]]:
+        """(last notification id, how many, prepared) for each batch after `position`, in order."""
+        while True:
+            batch = self.app.recorder.select_notifications(start=position, limit=self.batch_size,
+                                                           inclusive_of_start=False)
+            if not batch:
+                return
+            yield batch[-1].id, len(batch), self._prepare(batch)
+            position = batch[-1].id
 
     def _prepare(self, batch: Sequence[Any]) -> Any:
         """Everything that reads the event store, done before the write transaction."""
@@ -108,6 +139,14 @@ class TrackingProjection:
 
     def _write(self, conn: Connection, prepared: Any) -> None:
         self._apply(conn, prepared)
+
+    def prepare_share(self, batch: Sequence[Any]) -> Any:
+        """One process's share of a batch, prepared in a form that can cross to another process."""
+        raise NotImplementedError(f"the {self.name} projection cannot be prepared in other processes")
+
+    def merge(self, shares: Sequence[Any]) -> Any:
+        """The prepared batch from every process's share of it."""
+        raise NotImplementedError(f"the {self.name} projection cannot be prepared in other processes")
 
     def _apply(self, conn: Connection, batch: Sequence[Any]) -> None:
         raise NotImplementedError

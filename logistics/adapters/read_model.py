@@ -8,13 +8,13 @@ applies an event twice or skips one. `rebuild` drops the tables and replays ever
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, Table, Text,
                         bindparam, delete, insert, select, update)
 
-from logistics.adapters.projection import TrackingProjection, tracking
+from logistics.adapters.projection import TrackingProjection, fewer_collections, tracking
 from logistics.domain.changer import SampleChanger
 from logistics.domain.container import Container
 from logistics.domain.dewar import Dewar
@@ -185,6 +185,21 @@ class Projection(TrackingProjection):
             if replacement[table]:
                 conn.execute(add, replacement[table])
 
+    def prepare_share(self, batch: Sequence[Any]) -> Any:
+        owners, replacement = self._prepare(batch)
+        return ({table.name: keys for table, keys in owners.items()},
+                {table.name: rows for table, rows in replacement.items()})
+
+    def merge(self, shares: Sequence[Any]) -> Any:
+        owners: dict[Table, list[str]] = defaultdict(list)
+        replacement: dict[Table, list[dict[str, Any]]] = defaultdict(list)
+        for share_owners, share_rows in shares:
+            for name, keys in share_owners.items():
+                owners[metadata.tables[name]].extend(keys)
+            for name, rows in share_rows.items():
+                replacement[metadata.tables[name]].extend(rows)
+        return owners, replacement
+
     def _aggregate_before(self, originator_id: UUID, version: int) -> Any:
         if version == 1:
             return None
@@ -199,22 +214,28 @@ class Projection(TrackingProjection):
         while len(self._aggregates) > self.CACHE_SIZE:
             self._aggregates.popitem(last=False)
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Drop the read model and replay every event into it (in larger batches than live)."""
+    def rebuild(self, progress: Callable[[int], None] | None = None, workers: Any = None) -> int:
+        """Drop the read model and replay every event into it (in larger batches than live).
+
+        `workers` (a parallel_rebuild.Workers) prepare the batches in other processes."""
         batch_size, self.batch_size = self.batch_size, max(self.batch_size, 10_000)
         try:
-            return self._rebuild(progress)
+            with fewer_collections():
+                return self._rebuild(progress, workers.prepared_batches(self) if workers else None)
         finally:
             self.batch_size = batch_size
 
-    def _rebuild(self, progress: Callable[[int], None] | None) -> int:
+    def _rebuild(self, progress: Callable[[int], None] | None, prepared_batches: Any) -> int:
         with self._lock:
             metadata.drop_all(self.writer, tables=TABLES)
             metadata.create_all(self.writer)
             with self.writer.begin() as conn:
                 conn.execute(update(tracking).where(tracking.c.name == self.name).values(position=0))
             self._applied = 0
-        return self.catch_up(progress=progress)
+        applied = self.catch_up(progress=progress, prepared_batches=prepared_batches)
+        if prepared_batches:  # they stop at the events recorded when the rebuild began
+            applied += self.catch_up(progress=progress)
+        return applied
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, sorted: for comparing a live read model with a rebuild."""

@@ -14,7 +14,8 @@ from tqdm import tqdm
 from logistics.adapters.database import ENV_VAR, DatabaseURLError
 from logistics.adapters.fixture_files import load_demo
 from logistics.adapters.outbox import STATUSES as OUTBOX_STATUSES
-from logistics.bootstrap import System, bootstrap, register_reference_data
+from logistics.bootstrap import System, bootstrap, default_rebuild_jobs, register_reference_data
+from logistics.bootstrap import rebuild_read_model as rebuild_model
 from logistics.domain.errors import DomainError
 from logistics.entrypoints.demo import load_demo as run_demo
 
@@ -153,13 +154,15 @@ def history(ctx: click.Context, barcode_or_id: str, as_json: bool) -> None:
 
 
 @cli.command("rebuild-read-model", help="Drop the read model and rebuild it from every stored event.")
+@click.option("--jobs", type=click.IntRange(min=1), default=default_rebuild_jobs, show_default="one per core, up to 4",
+              help="Processes that decode and replay the events (1: this process alone).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def rebuild_read_model(ctx: click.Context, as_json: bool) -> None:
+def rebuild_read_model(ctx: click.Context, jobs: int, as_json: bool) -> None:
     def action(system: System) -> None:
         total = system.app.recorder.max_notification_id() or 0
         with tqdm(total=total, desc="rebuilding read model", unit="event", disable=as_json, file=sys.stderr) as bar:
-            applied = system.projection.rebuild(progress=bar.update)
+            applied = rebuild_model(system, jobs, progress=bar.update)
         _emit({"events_applied": applied}, as_json, f"read model rebuilt from {applied} events")
     _run(ctx, as_json, action)
 
