@@ -131,6 +131,18 @@ REPLACE = {table: (delete(table).where(table.c[column].in_(bindparam("keys", exp
            for table, column in OWNER.items()}
 
 
+COPY_AT_LEAST = 200  # rows: from there on PostgreSQL's COPY beats executemany, which sends them one by one
+
+
+def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows into a table with PostgreSQL's COPY, in the connection's transaction (psycopg adapts the values)."""
+    names = [column.name for column in table.columns]
+    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row.get(name) for name in names])
+
+
 def _owner_key(table: Table, aggregate: Any) -> str:
     attribute = OWNER_VALUE.get(table)
     return str(getattr(aggregate, attribute) if attribute else aggregate.id)
@@ -182,7 +194,9 @@ class Projection(TrackingProjection):
             remove, add = REPLACE[table]
             for start in range(0, len(keys), 500):
                 conn.execute(remove, {"keys": keys[start:start + 500]})
-            if replacement[table]:
+            if len(replacement[table]) >= COPY_AT_LEAST and conn.dialect.name == "postgresql":
+                _copy(conn, table, replacement[table])
+            elif replacement[table]:
                 conn.execute(add, replacement[table])
 
     def prepare_share(self, batch: Sequence[Any]) -> Any:
