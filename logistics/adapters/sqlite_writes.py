@@ -1,10 +1,13 @@
-"""One writer at a time per SQLite file within a process, and concurrent commands committed together.
+"""One writer at a time per SQLite file, queued rather than polling, and concurrent commands committed together.
 
-SQLite lets one transaction write at a time. A process has two kinds of writers: the event
+SQLite lets one transaction write at a time. Each process has two kinds of writers: the event
 store (eventsourcing's recorder, its own connections) and SQLAlchemy's writer engines (the read
-model's projection, accounts, the outbox). Left alone they meet in SQLite's busy handler, which
-sleeps in steps of 1 to 100 ms: the tail latency of concurrent scans. Here they queue on one
-in-process lock per database file instead; other processes still meet in the busy handler.
+model's projection, accounts, the outbox), and `serve --workers N` runs N processes. Left alone
+they meet in SQLite's busy handler, which sleeps in steps of 1 to 100 ms: the tail latency of
+concurrent scans. Here the event store and the projection queue instead: on a lock per database
+file within the process, then on an flock(2) of a file beside the database (`FILE-writers`)
+between processes, which the kernel hands to the next waiter the moment it is released, and
+releases by itself if its holder is killed. SQLite's own locking still guards the data.
 
 `GroupCommitRecorder` is the event store's recorder: concurrent callers' events are written
 by whichever of them takes the lock first, in one transaction and one fsync (a group commit).
@@ -16,6 +19,7 @@ caller in the group: none of them was acknowledged.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -25,15 +29,44 @@ from typing import Any, Sequence
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-_LOCKS: dict[str, threading.RLock] = {}
+class WriteLock:
+    """Re-entrant: a thread already holding it may take it again (the process lock is an RLock)."""
+
+    def __init__(self, path: str):
+        self.path = path + "-writers"
+        self._threads = threading.RLock()
+        self._depth = 0  # changed only by the thread holding self._threads
+        self._fd: int | None = None
+
+    def __enter__(self) -> "WriteLock":
+        self._threads.acquire()
+        try:
+            if self._depth == 0:
+                if self._fd is None:
+                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+_LOCKS: dict[str, WriteLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def write_lock(path: str | os.PathLike[str]) -> threading.RLock:
-    """The process's write lock for one SQLite file (the same lock for every spelling of its path)."""
+def write_lock(path: str | os.PathLike[str]) -> WriteLock:
+    """The write lock of one SQLite file (the same lock for every spelling of its path)."""
     key = os.path.realpath(os.fspath(path))
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(key, threading.RLock())
+        return _LOCKS.setdefault(key, WriteLock(key))
 
 
 @dataclass
