@@ -41,16 +41,18 @@ class System:
 def bootstrap(url: str | None = None) -> System:
     database = Database.from_url(url)
     engine, writer = database.engine(), database.engine(writer=True)
-    vault = Vault(writer)
-    app = Logistics(env=database.eventsourcing_env(), catalogue=load_catalogue(), sealer=vault,
-                    transcoder=FastJSONTranscoder)
-    projection = Projection(app, engine, database.engine(writer=True, rebuildable=True),
-                            write_lock=database.write_lock())
-    app.on_recorded = projection.wait_for
-    views = Views(app, engine)
-    accounts = Accounts(writer)
+    with database.schema_lock():  # the constructors create their tables if missing
+        vault = Vault(writer)
+        app = Logistics(env=database.eventsourcing_env(), catalogue=load_catalogue(), sealer=vault,
+                        transcoder=FastJSONTranscoder)
+        projection = Projection(app, engine, database.engine(writer=True, rebuildable=True),
+                                write_lock=database.write_lock())
+        app.on_recorded = projection.wait_for
+        views = Views(app, engine)
+        accounts = Accounts(writer)
+        notifications = Notifications(app, engine, writer, accounts)
     return System(app=app, projection=projection, views=views, database=database, accounts=accounts,
-                  feed=Feed(app, views), notifications=Notifications(app, engine, writer, accounts))
+                  feed=Feed(app, views), notifications=notifications)
 
 
 def read_model_projection(url: str) -> Projection:

@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, NullPool, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -19,6 +19,7 @@ from logistics.adapters.sqlite_writes import write_lock
 
 DEFAULT_URL = "sqlite:///logistics.db"
 ENV_VAR = "LOGISTICS_DATABASE_URL"
+SCHEMA_LOCK_KEY = 0x6C6F6769  # the advisory lock the processes creating tables take turns on ("logi")
 
 
 class DatabaseURLError(ValueError):
@@ -70,6 +71,26 @@ class Database:
             "POSTGRES_POOL_SIZE": "5",  # per process: at most 25 connections in all (see engine())
             "POSTGRES_MAX_OVERFLOW": "5",
         }
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Held while creating missing tables. On PostgreSQL two processes doing that at once can
+        fail ("tuple concurrently updated", "relation already exists"): processes starting together
+        (serve --workers N, a worker) take turns on an advisory lock, which PostgreSQL releases by
+        itself if its holder dies. SQLite serialises its schema changes itself."""
+        if self.is_sqlite:
+            yield
+            return
+        engine = create_engine(self.url.set(drivername="postgresql+psycopg"), poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        finally:
+            engine.dispose()
 
     def write_lock(self) -> AbstractContextManager[Any]:
         """Held around a write transaction so that this process's SQLite writers queue instead of
