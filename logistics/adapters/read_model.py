@@ -183,15 +183,18 @@ class Projection(TrackingProjection):
             rows_of = ROWS.get(type(aggregate))
             if rows_of is None:
                 continue
+            created = events[0].originator_version == 1  # then it has no rows yet: nothing to delete
             for table, rows in rows_of(aggregate).items():
-                owners[table].append(_owner_key(table, aggregate))
+                if not created:
+                    owners[table].append(_owner_key(table, aggregate))
                 replacement[table].extend(rows)
         return owners, replacement
 
     def _write(self, conn: Connection, prepared: Any) -> None:
         owners, replacement = prepared
-        for table, keys in owners.items():  # an aggregate's rows are replaced whole
+        for table in dict.fromkeys([*owners, *replacement]):  # an aggregate's rows are replaced whole
             remove, add = REPLACE[table]
+            keys = owners.get(table, [])
             for start in range(0, len(keys), 500):
                 conn.execute(remove, {"keys": keys[start:start + 500]})
             if len(replacement[table]) >= COPY_AT_LEAST and conn.dialect.name == "postgresql":
