@@ -50,35 +50,38 @@ def _event(originator_id, version: int) -> StoredEvent:
                        topic="logistics.domain.dewar:Dewar.Moved", state=b"{}")
 
 
-def test_a_conflict_in_a_group_fails_only_its_own_command_and_the_rest_are_recorded(tmp_path):
+def test_a_conflict_or_a_bad_value_in_a_group_fails_only_its_own_command_and_the_rest_are_recorded(tmp_path):
     system = bootstrap(f"sqlite:///{tmp_path / 'logistics.db'}")
     recorder = system.app.recorder
     assert isinstance(recorder, GroupCommitRecorder)
     first, second, other = uuid4(), uuid4(), uuid4()
+    unbindable = StoredEvent(originator_id=uuid4(), originator_version=1, topic="x", state={"not": "bytes"})
     commands = {"first": [_event(first, 1)], "same version again": [_event(first, 1)],
-                "two events": [_event(second, 1), _event(second, 2)], "another": [_event(other, 1)]}
+                "two events": [_event(second, 1), _event(second, 2)], "a bad value": [unbindable],
+                "another": [_event(other, 1)]}
     results: dict[str, object] = {}
 
     def command(name: str) -> None:
         try:
             results[name] = recorder.insert_events(commands[name])
-        except IntegrityError as e:
+        except Exception as e:  # noqa: BLE001 - the outcome is what we examine
             results[name] = e
 
     head = recorder.max_notification_id() or 0
-    with write_lock(tmp_path / "logistics.db"):  # hold the writers back until all four are queued
+    with write_lock(tmp_path / "logistics.db"):  # hold the writers back until all of them are queued
         threads = [threading.Thread(target=command, args=(name,)) for name in commands]
         for t in threads:
             t.start()
             time.sleep(0.05)  # queued in this order
         deadline = time.monotonic() + 10
-        while len(recorder._queue) < 4 and time.monotonic() < deadline:
+        while len(recorder._queue) < len(commands) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert len(recorder._queue) == 4
+        assert len(recorder._queue) == len(commands)
     for t in threads:
         t.join()
 
-    assert isinstance(results.pop("same version again"), IntegrityError)
+    assert isinstance(results.pop("same version again"), IntegrityError)  # the application retries it
+    assert "not supported" in str(results.pop("a bad value"))
     assert results == {"first": [head + 1], "two events": [head + 2, head + 3], "another": [head + 4]}
     recorded = recorder.select_notifications(start=head, limit=10, inclusive_of_start=False)
     assert [(n.originator_id, n.originator_version) for n in recorded] == [(first, 1), (second, 1), (second, 2),

@@ -30,32 +30,35 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 class WriteLock:
-    """Re-entrant: a thread already holding it may take it again (the process lock is an RLock)."""
+    """Re-entrant: a thread already holding it may take it again. `threads` alone is the
+    in-process part (an RLock); entering the WriteLock takes it and then the flock."""
 
     def __init__(self, path: str):
         self.path = path + "-writers"
-        self._threads = threading.RLock()
-        self._depth = 0  # changed only by the thread holding self._threads
+        self.threads = threading.RLock()
+        self._depth = 0  # changed only by the thread holding self.threads
         self._fd: int | None = None
 
     def __enter__(self) -> "WriteLock":
-        self._threads.acquire()
+        self.threads.acquire()
         try:
             if self._depth == 0:
-                if self._fd is None:
-                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                if self._fd is None:  # read-only is enough for flock; any user who can read the database can queue
+                    self._fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
-            self._threads.release()
+            self.threads.release()
             raise
         self._depth += 1
         return self
 
     def __exit__(self, *_: Any) -> None:
-        self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._threads.release()
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
 
 
 _LOCKS: dict[str, WriteLock] = {}
@@ -69,7 +72,7 @@ def write_lock(path: str | os.PathLike[str]) -> WriteLock:
         return _LOCKS.setdefault(key, WriteLock(key))
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: two callers may well send equal events
 class _Pending:
     events: Sequence[StoredEvent]
     done: threading.Event = field(default_factory=threading.Event)
@@ -92,30 +95,50 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         mine = _Pending(stored_events)
         with self._queue_guard:
             self._queue.append(mine)
-        while not mine.done.is_set():
-            with self._lock:  # the leader: commits what is queued, its own events among them (or already done)
-                if not mine.done.is_set():
-                    with self._queue_guard:
-                        group, self._queue = self._queue[:self.MAX_GROUP], self._queue[self.MAX_GROUP:]
-                    self._commit(group)
+        try:
+            while not mine.done.is_set():
+                with self._lock.threads:  # a follower whose events a leader committed meanwhile goes no further
+                    if mine.done.is_set():
+                        break
+                    with self._lock:  # the leader: commits what is queued, its own events among them
+                        with self._queue_guard:
+                            group, self._queue = self._queue[:self.MAX_GROUP], self._queue[self.MAX_GROUP:]
+                        self._commit(group)
+        except BaseException:  # interrupted before its events were taken: they must never be committed later
+            with self._queue_guard:
+                queued = any(p is mine for p in self._queue)
+                self._queue = [p for p in self._queue if p is not mine]
+            if queued:
+                raise
+            mine.done.wait()  # a leader has them: its outcome is this caller's
         if mine.error is not None:
-            raise mine.error
+            raise type(mine.error)(mine.error) from mine.error  # each caller its own exception object
         return mine.ids
 
     def _commit(self, group: list[_Pending]) -> None:
+        """One transaction; each caller's events under a savepoint, so a caller whose events fail
+        (a conflict, a bad value) fails alone. Outcomes are published only after the commit."""
+        ids: dict[int, Sequence[int] | None] = {}
+        errors: dict[int, BaseException] = {}
         try:
             with self.datastore.transaction(commit=True) as c:
-                for pending in group:
+                for n, pending in enumerate(group):
                     c.execute("SAVEPOINT command")
                     try:
-                        pending.ids = self._insert_events(c, pending.events)
-                    except sqlite3.IntegrityError as e:  # this command lost a race: it alone retries
-                        c.execute("ROLLBACK TO command")
-                        pending.error = IntegrityError(e)
+                        ids[n] = self._insert_events(c, pending.events)
+                    except Exception as e:  # noqa: BLE001 - this caller's alone, if the transaction survived it
+                        try:
+                            c.execute("ROLLBACK TO command")
+                        except sqlite3.Error:
+                            raise e from None
+                        errors[n] = IntegrityError(e) if isinstance(e, sqlite3.IntegrityError) else e
                     c.execute("RELEASE command")
-        except Exception as e:  # the commit failed (the library's own error): nothing in the group was recorded
-            for pending in group:
-                pending.ids, pending.error = None, pending.error or e
+        except BaseException as e:  # the commit failed or was interrupted: nothing in the group was recorded
+            for n, pending in enumerate(group):
+                pending.error = errors.get(n) or e
+        else:
+            for n, pending in enumerate(group):
+                pending.ids, pending.error = ids.get(n), errors.get(n)
         finally:
             for pending in group:
                 pending.done.set()
