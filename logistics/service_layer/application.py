@@ -9,6 +9,7 @@ A command returns when its effect is visible in the read model (read-your-writes
 from __future__ import annotations
 
 import logging
+import random
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol, Sequence
@@ -30,7 +31,7 @@ from logistics.domain.sample import Sample
 from logistics.domain.shipment import Shipment, safety_level
 
 BARCODE = "barcode"
-RETRIES = 8
+RETRY_SECONDS, RETRIES = 5.0, 200  # how long, and how often at most, a command overtaken by others' saves tries again
 LOCATION_KINDS = ("storage",)
 logger = logging.getLogger("logistics.application")
 
@@ -85,17 +86,22 @@ class Logistics(Application):
     # --- plumbing ----------------------------------------------------------------------
     def _run(self, command: Callable[[], tuple[Sequence[Any], Any]]) -> Any:
         """Run a command; save what it changed atomically; retry on a concurrent conflict."""
+        deadline = time.monotonic() + RETRY_SECONDS
         for attempt in range(RETRIES):
+            if attempt >= 3:  # overtaken again and again (many clients on one aggregate): yield the way a little
+                time.sleep(random.uniform(0, 0.001))
             try:
                 changed, result = command()
             except _StaleRead:
+                if time.monotonic() > deadline:
+                    break
                 continue
             if not changed:
                 return result
             try:
                 recordings = self.save(*changed)
             except (IntegrityError, OperationalError):
-                if attempt == RETRIES - 1:
+                if time.monotonic() > deadline or attempt == RETRIES - 1:
                     raise
                 continue
             if recordings:
