@@ -32,18 +32,27 @@ def _work(factory: Factory, number: int, workers: int, inbox: Any, outbox: Any) 
     gc.set_threshold(50_000, *gc.get_threshold()[1:])  # this process does bulk work only (see fewer_collections)
     try:
         projection = factory()
-    except BaseException:  # noqa: BLE001 - reported to the parent, which stops the rebuild
-        outbox.put(("error", traceback.format_exc()))
+    except Exception:  # noqa: BLE001 - reported to the parent, which stops the rebuild
+        outbox.put(((None, None), "error", traceback.format_exc()))
         return
-    while (task := inbox.get()) is not None:
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            task = inbox.get(timeout=5)
+        except queue.Empty:
+            if parent is None or not parent.is_alive():
+                return  # the parent was killed: nobody will read what this would prepare
+            continue
+        if task is None:
+            return
         start, stop = task
         try:
             batch = projection.app.recorder.select_notifications(
                 start=start, limit=stop - start, stop=stop, inclusive_of_start=False)
             share = [n for n in batch if n.originator_id.int % workers == number]
-            outbox.put(("ok", (len(share), projection.prepare_share(share))))
-        except BaseException:  # noqa: BLE001
-            outbox.put(("error", traceback.format_exc()))
+            outbox.put(((start, stop), "ok", (len(share), projection.prepare_share(share))))
+        except Exception:  # noqa: BLE001
+            outbox.put(((start, stop), "error", traceback.format_exc()))
 
 
 class Workers:
@@ -54,11 +63,18 @@ class Workers:
     def __init__(self, factory: Factory, jobs: int):
         if jobs < 1:
             raise ValueError(f"{jobs} worker processes: expected 1 or more")
+        self.factory, self.jobs = factory, jobs
+        self.inboxes: list[Any] = []
+        self.outboxes: list[Any] = []
+        self.processes: list[Any] = []
+
+    def _start(self) -> None:
+        """Started when the first batch is wanted, after the projection has reset its tables."""
         context = multiprocessing.get_context("spawn")  # never fork a process that may hold threads and connections
-        self.inboxes = [context.Queue() for _ in range(jobs)]
-        self.outboxes = [context.Queue() for _ in range(jobs)]
-        self.processes = [context.Process(target=_work, args=(factory, n, jobs, inbox, outbox), daemon=True,
-                                          name=f"rebuild-worker-{n}")
+        self.inboxes = [context.Queue() for _ in range(self.jobs)]
+        self.outboxes = [context.Queue() for _ in range(self.jobs)]
+        self.processes = [context.Process(target=_work, args=(self.factory, n, self.jobs, inbox, outbox),
+                                          daemon=True, name=f"rebuild-worker-{n}")
                           for n, (inbox, outbox) in enumerate(zip(self.inboxes, self.outboxes))]
         for process in self.processes:
             process.start()
@@ -73,7 +89,7 @@ class Workers:
         for inbox in self.inboxes:
             inbox.put(None)
         for process in self.processes:
-            process.join(timeout=10)
+            process.join(timeout=5)
             if process.is_alive():
                 process.kill()
                 process.join()
@@ -83,38 +99,43 @@ class Workers:
     def prepared_batches(self, projection: Any) -> Callable[[int], Iterator[tuple[int, int, Any]]]:
         """A `prepared_batches` for `projection.catch_up`, prepared by these workers."""
         def batches(position: int) -> Iterator[tuple[int, int, Any]]:
+            if not self.processes:
+                self._start()
             end = projection.app.recorder.max_notification_id() or 0
-            in_flight: deque[int] = deque()
+            in_flight: deque[tuple[int, int]] = deque()
             try:
                 while True:
                     while len(in_flight) < self.READ_AHEAD and position < end:
-                        stop = min(position + projection.batch_size, end)
+                        task = (position, min(position + projection.batch_size, end))
                         for inbox in self.inboxes:
-                            inbox.put((position, stop))
-                        in_flight.append(stop)
-                        position = stop
+                            inbox.put(task)
+                        in_flight.append(task)
+                        position = task[1]
                     if not in_flight:
                         return
-                    stop = in_flight.popleft()
-                    shares = self._gather()
-                    yield stop, sum(count for count, _ in shares), projection.merge([share for _, share in shares])
+                    task = in_flight.popleft()
+                    shares = self._gather(task)
+                    yield task[1], sum(count for count, _ in shares), projection.merge([share for _, share in shares])
             except GeneratorExit:  # stopped early (the position moved): the shares being prepared are dropped
-                for _ in in_flight:
-                    self._gather()
+                for task in in_flight:
+                    self._gather(task)
                 raise
         return batches
 
-    def _gather(self) -> list[Any]:
+    def _gather(self, task: tuple[int, int]) -> list[Any]:
+        """Every worker's share of the batch `task`, or an error saying which worker failed and why."""
         packs = []
         for n, (outbox, process) in enumerate(zip(self.outboxes, self.processes)):
             while True:
                 try:
-                    status, value = outbox.get(timeout=5)
+                    batch, status, value = outbox.get(timeout=5)
                     break
                 except queue.Empty:
                     if not process.is_alive():
                         raise RuntimeError(f"rebuild worker {n} stopped (exit code {process.exitcode})") from None
             if status == "error":
                 raise RuntimeError(f"rebuild worker {n} failed:\n{value}")
+            if batch != task:  # out of step with this worker: never merge shares of different batches
+                raise RuntimeError(f"rebuild worker {n} answered for notifications {batch}, not {task}")
             packs.append(value)
         return packs

@@ -244,9 +244,9 @@ class Projection(TrackingProjection):
 
     def _rebuild(self, progress: Callable[[int], None] | None, prepared_batches: Any) -> int:
         with self._lock:
-            metadata.drop_all(self.writer, tables=TABLES)
-            metadata.create_all(self.writer)
-            with self.writer.begin() as conn:
+            with self.write_lock, self.writer.begin() as conn:  # one transaction: a crash leaves old or new
+                metadata.drop_all(conn, tables=TABLES)
+                metadata.create_all(conn, tables=TABLES)
                 conn.execute(update(tracking).where(tracking.c.name == self.name).values(position=0))
             self._applied = 0
         applied = self.catch_up(progress=progress, prepared_batches=prepared_batches)
