@@ -76,7 +76,7 @@ from zoneinfo import ZoneInfo
 
 from logistics.adapters import mailer as smtp
 from logistics.adapters.outbox import (DIGEST, FAILED, RETRYING, SENT, SKIPPED, STATUSES, Audiences,
-                                       NotificationProjection, OutboxStore, rows_of, still_here, utc)
+                                       NotificationProjection, OutboxStore, dewar_facts, rows_of, still_here, utc)
 from logistics.domain import identifiers as ids
 from logistics.domain.dewar import Dewar
 from logistics.domain.errors import AccessDenied, InvalidValue, NotFound, NotPermitted
@@ -207,18 +207,9 @@ class Notifications:
                 staff = self.audiences.staff(conn)
             last_use = utc(trip["last_use_at"])
             assert last_use is not None
-            shipment = None
-            if dewar.shipment_id:
-                try:
-                    shipment = self.app.shipment(dewar.shipment_id).name
-                except NotFound:
-                    pass
             where = dewar.where.get("code") or dewar.where["kind"]
-            facts = {"barcode": dewar.barcode, "facility_code": dewar.facility_code, "proposal": dewar.proposal,
-                     "dewar_id": str(dewar.id), "shipment": shipment,
-                     "shipment_id": str(dewar.shipment_id) if dewar.shipment_id else None,
-                     "days": (now - last_use).days, "last_use": last_use.date().isoformat(),
-                     "where": f"at {where}", "at": now.isoformat()}
+            facts = {**dewar_facts(self.app, dewar), "days": (now - last_use).days,
+                     "last_use": last_use.date().isoformat(), "where": f"at {where}", "at": now.isoformat()}
             audience = self.audiences.of(conn, dewar.proposal, dewar.shipment_id, staff)
             return rows_of(n.stale_notices(audience, dewar.proposal, facts), trip["trip"], now, dewar.barcode)
 

@@ -169,12 +169,22 @@ def event_name(topic: str) -> str:
     return topic.rpartition(":")[2]
 
 
-def facts_of(dewar: Any, shipment_name: str | None, event: Any, name: str) -> dict[str, Any]:
+def dewar_facts(app: Any, dewar: Any) -> dict[str, Any]:
+    """What every message about a dewar tells of it: plain facts, no personal data."""
+    shipment_name = None
+    if dewar.shipment_id:
+        try:
+            shipment_name = app.shipment(dewar.shipment_id).name
+        except NotFound:
+            pass
+    return {"barcode": dewar.barcode, "facility_code": dewar.facility_code, "proposal": dewar.proposal,
+            "dewar_id": str(dewar.id), "shipment_id": str(dewar.shipment_id) if dewar.shipment_id else None,
+            "shipment": shipment_name}
+
+
+def facts_of(app: Any, dewar: Any, event: Any, name: str) -> dict[str, Any]:
     """What a message about this event tells: plain facts, no personal data."""
-    facts: dict[str, Any] = {"barcode": dewar.barcode, "facility_code": dewar.facility_code,
-                             "proposal": dewar.proposal, "dewar_id": str(dewar.id),
-                             "shipment_id": str(dewar.shipment_id) if dewar.shipment_id else None,
-                             "shipment": shipment_name, "at": event.timestamp.isoformat()}
+    facts = {**dewar_facts(app, dewar), "at": event.timestamp.isoformat()}
     for key in ("location", "note", "description", "notes", "ok", "courier", "tracking_number"):
         if hasattr(event, key):
             facts[key] = getattr(event, key)
@@ -209,14 +219,8 @@ class NotificationProjection(TrackingProjection):
             self._track_trip(conn, notification.id, name, dewar, event)
             if name not in MESSAGE_EVENTS:
                 continue
-            shipment_name = None
-            if dewar.shipment_id:
-                try:
-                    shipment_name = self.app.shipment(dewar.shipment_id).name
-                except NotFound:
-                    pass
             happening = n.Happening(event=name, data=dict(event.__dict__), proposal=dewar.proposal,
-                                    facts=facts_of(dewar, shipment_name, event, name))
+                                    facts=facts_of(self.app, dewar, event, name))
             if n.rule(happening) is None:
                 continue
             if staff is None:
