@@ -18,18 +18,23 @@ applied meanwhile does not lead a worker astray.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import queue
 import traceback
 from collections import deque
 from typing import Any, Callable, Iterator
 
+from logistics.adapters.projection import fewer_collections
+
 Factory = Callable[[], Any]  # makes the worker's projection; must be picklable (a module-level function)
 
 
 def _work(factory: Factory, number: int, workers: int, inbox: Any, outbox: Any) -> None:
-    gc.set_threshold(50_000, *gc.get_threshold()[1:])  # this process does bulk work only (see fewer_collections)
+    with fewer_collections():  # this process does bulk work only
+        _serve(factory, number, workers, inbox, outbox)
+
+
+def _serve(factory: Factory, number: int, workers: int, inbox: Any, outbox: Any) -> None:
     try:
         projection = factory()
     except Exception:  # noqa: BLE001 - reported to the parent, which stops the rebuild
