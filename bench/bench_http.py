@@ -6,8 +6,8 @@ synchronous=FULL), measured in the same run (bench_core's function).
 For SQLite with one API process, SQLite with LOGISTICS_BENCH_HTTP_WORKERS (default 2; `serve
 --workers`), then PostgreSQL when it answers: `logistics demo` on a fresh database, an API token
 for the `stores-desk-1` scanner station, 32 facility dewars registered through the API, then
-`logistics serve` in a subprocess. Each client (a thread with its own keep-alive httpx.Client)
-scans its own dewar, cycling through three storage locations so that every scan records a
+`logistics serve` in a subprocess. Each client (an asyncio task with its own keep-alive aiohttp
+connection) scans its own dewar, cycling through three storage locations so that every scan records a
 Moved event; 1, 8 and 32 clients run for a fixed time each. Afterwards every dewar's history
 is read from the event store and matched against the scans sent: every acknowledged scan must
 be recorded exactly once, in order, and nothing else (a scan whose reply was an error may or may
@@ -22,6 +22,7 @@ the length of each measured phase (default 8 s); the whole run stays within abou
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import resource
@@ -30,13 +31,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -69,6 +71,8 @@ REGISTER = """mutation Register($code: String!) {
     ... on Problem { message code }
   }
 }"""
+
+JSON_HEADERS = {"content-type": "application/json"}
 
 DEADLINE = time.monotonic() + BUDGET_SECONDS
 
@@ -163,24 +167,13 @@ class Outcome:
         self.first_problem = self.first_problem or other.first_problem
 
 
-def scan(client: httpx.Client, dewar: Dewar, outcome: Outcome) -> None:
-    location = dewar.next_location()
-    start = time.perf_counter()
-    try:
-        response = client.post("/graphql", json={"query": SCAN, "variables": {"barcode": dewar.barcode,
-                                                                             "location": location}})
-        body = response.json()
-    except (httpx.HTTPError, ValueError) as e:
-        outcome.errors += 1
-        dewar.attempts.append((location, "error"))
-        outcome.first_problem = outcome.first_problem or f"{type(e).__name__}: {e}"
-        return
-    elapsed = time.perf_counter() - start
-    result = (body.get("data") or {}).get("scanDewar") or {}
-    if response.status_code != 200 or body.get("errors") or not result:
+def classify(dewar: Dewar, location: str, status: int, body: Any, elapsed: float, outcome: Outcome) -> None:
+    """Count one scan's reply; an error reply leaves the client unable to tell whether it was recorded."""
+    result = ((body.get("data") if isinstance(body, dict) else None) or {}).get("scanDewar") or {}
+    if status != 200 or body.get("errors") or not result:
         kind = "error"
         outcome.errors += 1
-        outcome.first_problem = outcome.first_problem or f"HTTP {response.status_code}: {response.text[:300]}"
+        outcome.first_problem = outcome.first_problem or f"HTTP {status}: {str(body)[:300]}"
     elif result["__typename"] != "Scan":
         kind = "problem"
         outcome.problems += 1
@@ -195,6 +188,37 @@ def scan(client: httpx.Client, dewar: Dewar, outcome: Outcome) -> None:
         if result["dewar"]["where"]["code"] != location:
             outcome.stale += 1
     dewar.attempts.append((location, kind))
+
+
+def scan(client: httpx.Client, dewar: Dewar, outcome: Outcome) -> None:
+    """One scan from a plain blocking client (the warm-up)."""
+    location = dewar.next_location()
+    start = time.perf_counter()
+    try:
+        response = client.post("/graphql", json={"query": SCAN, "variables": {"barcode": dewar.barcode,
+                                                                             "location": location}})
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as e:
+        outcome.errors += 1
+        dewar.attempts.append((location, "error"))
+        outcome.first_problem = outcome.first_problem or f"{type(e).__name__}: {e}"
+        return
+    classify(dewar, location, response.status_code, body, time.perf_counter() - start, outcome)
+
+
+async def scan_async(session: aiohttp.ClientSession, dewar: Dewar, outcome: Outcome) -> None:
+    location = dewar.next_location()
+    payload = orjson.dumps({"query": SCAN, "variables": {"barcode": dewar.barcode, "location": location}})
+    start = time.perf_counter()
+    try:
+        async with session.post("/graphql", data=payload, headers=JSON_HEADERS) as response:
+            status, body = response.status, orjson.loads(await response.read())
+    except (aiohttp.ClientError, asyncio.TimeoutError, orjson.JSONDecodeError) as e:
+        outcome.errors += 1
+        dewar.attempts.append((location, "error"))
+        outcome.first_problem = outcome.first_problem or f"{type(e).__name__}: {e}"
+        return
+    classify(dewar, location, status, body, time.perf_counter() - start, outcome)
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -222,34 +246,41 @@ def own_cpu_seconds() -> float:
 
 
 def phase(server_url: str, token: str, dewars: list[Dewar], seconds: float) -> tuple[float, Outcome]:
-    """Every client scans its own dewar for `seconds`; returns (acknowledged scans per second, outcome)."""
+    """Every client scans its own dewar for `seconds`; returns (acknowledged scans per second, outcome).
+
+    The clients are asyncio tasks in this one process, each with its own keep-alive connection
+    (aiohttp, whose HTTP parser is C): they share the machine with the server, so the less CPU
+    a client spends per scan, the closer the figure is to what the server alone can do."""
+    return asyncio.run(_phase(server_url, token, dewars, seconds))
+
+
+async def _phase(server_url: str, token: str, dewars: list[Dewar], seconds: float) -> tuple[float, Outcome]:
     outcomes = [Outcome() for _ in dewars]
     ends = [0.0] * len(dewars)
-    barrier = threading.Barrier(len(dewars) + 1)
-    stop_at = [time.perf_counter() + 3600.0]  # set properly once every client is connected
+    headers = {"Authorization": f"Bearer {token}"}
+    timeout = aiohttp.ClientTimeout(total=10)
+    sessions = [aiohttp.ClientSession(server_url, headers=headers, timeout=timeout,
+                                      connector=aiohttp.TCPConnector(limit=1)) for _ in dewars]
+    try:
+        for session in sessions:  # opens each client's keep-alive connection
+            async with session.post("/graphql", json={"query": "{ me { name } }"}) as response:
+                await response.read()
+        start = time.perf_counter()
+        stop_at = start + seconds
 
-    def client_loop(i: int) -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=server_url, headers=headers, timeout=10) as client:
-            client.post("/graphql", json={"query": "{ me { name } }"})  # opens the keep-alive connection
-            barrier.wait()
-            while time.perf_counter() < stop_at[0]:
-                scan(client, dewars[i], outcomes[i])
+        async def client_loop(i: int) -> None:
+            while time.perf_counter() < stop_at:
+                await scan_async(sessions[i], dewars[i], outcomes[i])
             ends[i] = time.perf_counter()
 
-    threads = [threading.Thread(target=client_loop, args=(i,), daemon=True) for i in range(len(dewars))]
-    for t in threads:
-        t.start()
-    barrier.wait(timeout=60)
-    start = time.perf_counter()
-    stop_at[0] = start + seconds
-    for t in threads:
-        t.join(timeout=seconds + 40)
+        await asyncio.wait_for(asyncio.gather(*(client_loop(i) for i in range(len(dewars)))), seconds + 40)
+    finally:
+        for session in sessions:
+            await session.close()
     total = Outcome()
     for o in outcomes:
         total.add(o)
-    end = max(ends) if all(ends) else time.perf_counter()  # a client still waiting for its reply: now
-    return total.ok / (end - start), total
+    return total.ok / (max(ends) - start), total
 
 
 def percentile(values: list[float], p: float) -> float:
