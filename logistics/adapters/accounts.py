@@ -142,11 +142,17 @@ class Accounts:
 
     TOKEN_CACHE_SECONDS = 10.0  # a token revoked in another process stops working within this time
 
+    def known_token(self, token: str) -> Account | None:
+        """The account of a token this process checked within TOKEN_CACHE_SECONDS, without touching
+        the database (so an event loop may ask); None when it must be looked up."""
+        cached = self._token_cache.get(_digest(token.strip()))
+        return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
     def authenticate_token(self, token: str) -> Account | None:
+        known = self.known_token(token)
+        if known is not None:
+            return known
         digest = _digest(token.strip())
-        cached = self._token_cache.get(digest)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
         account = self._authenticate_token(digest)
         if account is not None:
             self._token_cache[digest] = (time.monotonic() + self.TOKEN_CACHE_SECONDS, account)

@@ -46,6 +46,19 @@ def principal_of(system: System, account: Account, station: str | None) -> Princ
                      station=(station or None) and station[:60])
 
 
+def known_principal(system: System, conn: HTTPConnection) -> Principal | None:
+    """The principal of a request, if memory alone can tell: an API token checked moments ago whose
+    account is not a proposal member (a member's proposals are read from the database each time).
+    None means: authenticate (in the thread pool)."""
+    header = conn.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    account = system.accounts.known_token(header[7:])
+    if account is None or "member" in account.roles:
+        return None
+    return _principal(system, account, conn)
+
+
 def authenticate(system: System, conn: HTTPConnection) -> Principal | None:
     header = conn.headers.get("authorization", "")
     account = None
@@ -57,6 +70,11 @@ def authenticate(system: System, conn: HTTPConnection) -> Principal | None:
         account = system.accounts.session_account(str(conn.session[SESSION_KEY]))
     if account is None:
         return None
+    return _principal(system, account, conn)
+
+
+def _principal(system: System, account: Account, conn: HTTPConnection) -> Principal:
+    """A person at the pages is at station "web" unless their client names one; a station is itself."""
     return principal_of(system, account, conn.headers.get(STATION_HEADER) or ("web" if account.kind == "person" else None))
 
 
@@ -67,7 +85,7 @@ class LogisticsGraphQL(GraphQL):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         conn = HTTPConnection(scope)
-        principal = await run_in_threadpool(authenticate, self.system, conn)
+        principal = known_principal(self.system, conn) or await run_in_threadpool(authenticate, self.system, conn)
         if principal is None:
             if scope["type"] == "websocket":
                 # Accept, then close with 4401, so the client sees why (a close before accept is a bare 403).

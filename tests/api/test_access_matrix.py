@@ -624,6 +624,36 @@ def test_a_revoked_token_is_refused(api: Api, tmp_path: Any) -> None:
     assert api.data(OWN, "{ me { name } }") == {"me": {"name": "ada"}}
 
 
+def test_a_member_added_to_a_proposal_sees_it_on_the_very_next_request_with_the_same_token(api: Api, tmp_path: Any) -> None:
+    """Tokens are remembered for a while (a scanner station's requests skip the accounts table),
+    but a member's proposals are read afresh on every request: joining or leaving takes effect at once."""
+    username, code = f"newbie{uuid.uuid4().hex[:6]}", f"mx{random.randint(90000, 99999)}"
+    cli(api.server.database_url, "user", "add", username, "--role", "member", "--name", "New Bie",
+        "--email", f"{username}@example.org", "--proposal", "mx23694", "--password", "a-long-password", cwd=tmp_path)
+    token = json.loads(cli(api.server.database_url, "token", "create", "--user", username, "--json", cwd=tmp_path))["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def proposals() -> list[str]:
+        response = httpx.post(api.server.graphql, json={"query": "{ me { proposals } }"}, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]["me"]["proposals"]
+
+    assert proposals() == ["mx23694"]
+    assert api.data(ADMIN, "mutation($c: String!) { registerProposal(code: $c, title: \"Joined later\") { __typename } }",
+                    c=code)["registerProposal"]["__typename"] == "Done"
+    from logistics.adapters.accounts import Accounts
+    from logistics.adapters.database import Database
+    engine = Database.from_url(api.server.database_url).engine()
+    try:
+        person_id = Accounts(engine).by_username(username).person_id
+    finally:
+        engine.dispose()
+    added = api.data(ADMIN, "mutation($c: String!, $p: ID!) { addMember(proposal: $c, personId: $p, role: \"member\") "
+                            "{ __typename } }", c=code, p=person_id)
+    assert added["addMember"]["__typename"] == "Done"
+    assert proposals() == sorted(["mx23694", code])
+
+
 def test_signing_in_with_a_password_gives_a_session_until_signing_out(api: Api) -> None:
     with httpx.Client(base_url=api.server.url, timeout=30) as c:
         for username, password in (("ada", "wrong-password"), ("ada", ""), ("nobody", "demo-nobody"), ("ADA", "DEMO-ADA")):
