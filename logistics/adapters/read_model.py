@@ -11,7 +11,9 @@ from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
-from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, Table, Text,
+from datetime import datetime, timezone
+
+from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, Table, Text, TypeDecorator,
                         bindparam, delete, insert, select, update)
 
 from logistics.adapters.projection import TrackingProjection, fewer_collections, tracking
@@ -23,6 +25,19 @@ from logistics.domain.registry import Location
 from logistics.domain.sample import Sample
 from logistics.domain.shipment import Shipment
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, read back in UTC with its zone on every database: SQLite keeps no zone (its values
+    came back naive) and PostgreSQL answers in the session's zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 metadata = MetaData()
 S = Text  # no length limit: a value the domain accepts must never stop the projection
 
@@ -31,7 +46,7 @@ shipments = Table(
     Column("id", S, primary_key=True), Column("proposal", S, index=True), Column("name", Text),
     Column("workflow", S, index=True), Column("safety_level", S), Column("courier", S),
     Column("tracking_number", S), Column("dewar_count", Integer), Column("labels_printed", Integer),
-    Column("registered_at", DateTime(timezone=True)), Column("updated_at", DateTime(timezone=True)),
+    Column("registered_at", UTCDateTime()), Column("updated_at", UTCDateTime()),
 )
 dewars = Table(
     "rm_dewars", metadata,
@@ -39,7 +54,7 @@ dewars = Table(
     Column("kind", S), Column("shipment_id", S, index=True), Column("proposal", S, index=True),
     Column("where_kind", S), Column("where_code", S, index=True), Column("workflow", S, index=True),
     Column("unexpected", Boolean), Column("return_courier", S), Column("return_tracking", S),
-    Column("loaded_count", Integer), Column("updated_at", DateTime(timezone=True)),
+    Column("loaded_count", Integer), Column("updated_at", UTCDateTime()),
 )
 containers = Table(
     "rm_containers", metadata,
@@ -47,13 +62,13 @@ containers = Table(
     Column("proposal", S, index=True), Column("shipment_id", S), Column("dewar_id", S, index=True),
     Column("parent_kind", S), Column("parent_id", S), Column("position", S),
     Column("loaded_instrument", S, index=True), Column("loaded_position", S), Column("at_instrument", S),
-    Column("disposed", Boolean), Column("updated_at", DateTime(timezone=True)),
+    Column("disposed", Boolean), Column("updated_at", UTCDateTime()),
 )
 samples = Table(
     "rm_samples", metadata,
     Column("id", S, primary_key=True), Column("name", Text), Column("kind", S), Column("proposal", S, index=True),
     Column("container_id", S, index=True), Column("position", S), Column("removed", Boolean),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("updated_at", UTCDateTime()),
 )
 changer_positions = Table(
     "rm_changer_positions", metadata,

@@ -284,8 +284,13 @@ class Query:
                 for i in info.context.session.app.catalogue.instruments.values()]
 
 
+def _dewar_after(ctx: Context, outcome: dict[str, Any]) -> Dewar:
+    """The dewar as a dewar command left it."""
+    return Dewar.of(ctx.session.row_after(outcome["dewar"]))
+
+
 def _scan(ctx: Context, outcome: dict[str, Any]) -> Scan:
-    return Scan(dewar=_dewar(ctx, outcome["barcode"]), changed=outcome["changed"], event=outcome.get("event"))
+    return Scan(dewar=_dewar_after(ctx, outcome), changed=outcome["changed"], event=outcome.get("event"))
 
 
 def _shipment(ctx: Context, shipment_id: Any) -> Shipment:
@@ -375,7 +380,7 @@ class Mutation:
     @strawberry.mutation
     async def request_dispatch(self, info: strawberry.Info, barcode: str) -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.request_dispatch(barcode), lambda o: _dewar(info.context, o["barcode"]))
+        return await attempt(info, lambda: s.request_dispatch(barcode), lambda o: _dewar_after(info.context, o))
 
     # --- stores ---------------------------------------------------------------------------
     @strawberry.mutation(description="A stores scan at a location: the arrival if not on site yet, else a move.")
@@ -392,25 +397,25 @@ class Mutation:
     async def top_up(self, info: strawberry.Info, barcode: str, litres: Optional[float] = None) -> DewarResult:
         s = info.context.session
         return await attempt(info, lambda: s.staff("top_up", barcode, litres=litres),
-                             lambda o: _dewar(info.context, o["barcode"]))
+                             lambda o: _dewar_after(info.context, o))
 
     @strawberry.mutation
     async def check_contents(self, info: strawberry.Info, barcode: str, ok: bool, notes: str = "") -> DewarResult:
         s = info.context.session
         return await attempt(info, lambda: s.staff("check_contents", barcode, ok, notes),
-                             lambda o: _dewar(info.context, o["barcode"]))
+                             lambda o: _dewar_after(info.context, o))
 
     @strawberry.mutation
     async def report_damage(self, info: strawberry.Info, barcode: str, description: str) -> DewarResult:
         s = info.context.session
         return await attempt(info, lambda: s.staff("report_damage", barcode, description),
-                             lambda o: _dewar(info.context, o["barcode"]))
+                             lambda o: _dewar_after(info.context, o))
 
     @strawberry.mutation
     async def book_dispatch(self, info: strawberry.Info, barcode: str, courier: str, tracking_number: str) -> DewarResult:
         s = info.context.session
         return await attempt(info, lambda: s.staff("book_dispatch", barcode, courier, tracking_number),
-                             lambda o: _dewar(info.context, o["barcode"]))
+                             lambda o: _dewar_after(info.context, o))
 
     @strawberry.mutation
     async def scan_out(self, info: strawberry.Info, barcode: str) -> ScanResult:
@@ -420,19 +425,19 @@ class Mutation:
     @strawberry.mutation
     async def mark_returned(self, info: strawberry.Info, barcode: str) -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("mark_returned", barcode), lambda o: _dewar(info.context, o["barcode"]))
+        return await attempt(info, lambda: s.staff("mark_returned", barcode), lambda o: _dewar_after(info.context, o))
 
     @strawberry.mutation
     async def close_dewar(self, info: strawberry.Info, barcode: str) -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("close_dewar", barcode), lambda o: _dewar(info.context, o["barcode"]))
+        return await attempt(info, lambda: s.staff("close_dewar", barcode), lambda o: _dewar_after(info.context, o))
 
     @strawberry.mutation(description="Stores record a dewar that arrived with a barcode nobody registered.")
     async def record_unexpected_arrival(self, info: strawberry.Info, barcode: str, location: str,
                                         note: str = "") -> DewarResult:
         s = info.context.session
         return await attempt(info, lambda: s.staff("record_unexpected_arrival", barcode, location, note),
-                             lambda o: _dewar(info.context, o["barcode"]))
+                             lambda o: _dewar_after(info.context, o))
 
     # --- beamline ---------------------------------------------------------------------------
     @strawberry.mutation

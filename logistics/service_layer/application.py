@@ -469,7 +469,8 @@ class Logistics(Application):
 
     # --- dewar commands (stores, users, beamline staff) ---------------------------------
     def _on_dewar(self, barcode: str, act: Callable[[Dewar], None]) -> dict[str, Any]:
-        """Apply one dewar command; the result says whether anything changed."""
+        """Apply one dewar command; the result says whether anything changed, and holds the dewar
+        as the command left it ("dewar", to answer from without reading it back; never change it)."""
         def command() -> tuple[list[Any], dict[str, Any]]:
             dewar = self.dewar(barcode)
             version = dewar.version
@@ -477,7 +478,7 @@ class Logistics(Application):
             changed = dewar.version != version
             event = type(dewar.pending_events[-1]).__name__ if changed else None
             return ([dewar] if changed else []), {"dewar_id": dewar.id, "barcode": dewar.barcode, "changed": changed,
-                                                  "event": event}
+                                                  "event": event, "dewar": dewar}
         return self._run(command)
 
     def scan_dewar(self, barcode: str, location: str, by: By) -> dict[str, Any]:
@@ -525,7 +526,7 @@ class Logistics(Application):
             dewar = Dewar(barcode=key, kind="dewar", facility_code=None, shipment_id=None, proposal=None, **by.fields)
             claim = self._claim(key, "dewar", dewar.id, by)
             dewar.arrived_unexpectedly(location=location, note=ids.scanned(note or ""), **by.fields)
-            return [dewar, claim], {"dewar_id": dewar.id, "barcode": key, "changed": True}
+            return [dewar, claim], {"dewar_id": dewar.id, "barcode": key, "changed": True, "dewar": dewar}
         return self._run(command)
 
     # --- beamline staff ----------------------------------------------------------------------

@@ -31,6 +31,14 @@ class Session:
             raise self._hidden_barcode(barcode)
         return kind, entity_id, row
 
+    def row_after(self, aggregate: Any) -> dict[str, Any]:
+        """The read-model row of an aggregate a command of this session just left: what the read
+        model holds for it now (read-your-writes) without reading it back."""
+        row = self.views.row_of(aggregate)
+        if not self.principal.sees(row["proposal"]):
+            raise self._hidden_barcode(row["barcode"])
+        return row
+
     def entity(self, kind: str, entity_id: UUID | str) -> dict[str, Any]:
         try:
             row = self.views.row(kind, UUID(str(entity_id)))

@@ -902,3 +902,22 @@ def test_a_refused_move_leaves_the_container_where_it_was(api: Api) -> None:
     where = api.data("ada", "query($b: String!) { container(barcode: $b) { ... on Container { dewar { barcode } } } }",
                      b=puck)["container"]
     assert where == {"dewar": {"barcode": dewar}}
+
+
+def test_a_scan_answers_with_the_dewar_as_every_later_question_sees_it_with_times_in_utc(api: Api) -> None:
+    """The reply to a command is the state it left (not read back), the same in every field as what
+    a query then reads from the read model, and as the state at that moment; times carry +00:00."""
+    dewar = new_facility_dewar(api)
+    fields = "id barcode facilityCode kind proposal workflow unexpected returnCourier returnTracking updatedAt " + WHERE
+    for location in ("loc-stores-a1", "loc-stores-b1"):
+        reply = api.data("stores", "mutation($b: String!, $l: String!) { scanDewar(barcode: $b, location: $l) { "
+                                   "... on Scan { changed dewar { " + fields + " } } } }",
+                         b=dewar["barcode"], l=location)["scanDewar"]
+        assert reply["changed"] and reply["dewar"]["where"]["code"] == location
+        then = api.data("stores", "query($b: String!, $t: DateTime!) { now: dewar(barcode: $b) { ... on Dewar { "
+                                  + fields + " } } at: dewar(barcode: $b, asOf: $t) { ... on Dewar { " + fields + " } } }",
+                        b=dewar["barcode"], t=reply["dewar"]["updatedAt"])
+        assert then["now"] == reply["dewar"] == then["at"]
+        updated = datetime.fromisoformat(reply["dewar"]["updatedAt"])
+        assert updated.utcoffset() == timedelta(0), reply["dewar"]["updatedAt"]
+        assert abs(datetime.now(updated.tzinfo) - updated) < timedelta(minutes=5)
