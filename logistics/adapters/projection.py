@@ -2,9 +2,9 @@
 
 A `TrackingProjection` keeps its position in the tracking table (one row per projection,
 by name). `catch_up` reads the next batch of notifications after the position and prepares
-it, then takes the row lock (a row lock on PostgreSQL, `BEGIN IMMEDIATE` on the writer engine
-on SQLite), checks the position has not moved, writes the batch's effect and moves the
-position, all in one transaction. So a
+it, then moves the position, only from where it was (taking the row lock on PostgreSQL; the
+writer engine's `BEGIN IMMEDIATE` on SQLite), and writes the batch's effect, all in one
+transaction; if the position had moved, nothing is written. So a
 crash never applies a notification twice or skips one, and two processes never apply the same
 batch. The read model (`read_model.Projection`) and the notifications outbox
 (`outbox.NotificationProjection`) are both built on it.
@@ -29,7 +29,9 @@ PreparedBatches = Callable[[int], Iterator[tuple[int, int, Any]]]
 # Built once: SQLAlchemy then reuses their compiled form instead of keying a new statement per call.
 POSITION = select(tracking.c.position).where(tracking.c.name == bindparam("projection"))
 POSITION_FOR_UPDATE = POSITION.with_for_update()
-MOVE = update(tracking).where(tracking.c.name == bindparam("projection")).values(position=bindparam("new_position"))
+# Moves the position only from where this process last saw it; takes the row lock on PostgreSQL.
+MOVE = (update(tracking).where(tracking.c.name == bindparam("projection"), tracking.c.position == bindparam("old"))
+        .values(position=bindparam("new_position")))
 
 
 @contextmanager
@@ -107,13 +109,13 @@ class TrackingProjection:
                 moved = False
                 for last, count, prepared in batches(position):
                     with self.write_lock, self.writer.begin() as conn:
-                        current = conn.execute(POSITION_FOR_UPDATE, {"projection": self.name}).scalar_one()
-                        if current != position:  # another process applied (or rebuilt) meanwhile: go on from there
+                        if not conn.execute(MOVE, {"projection": self.name, "old": position, "new_position": last}).rowcount:
+                            # another process applied (or rebuilt) meanwhile: go on from there
+                            current = conn.execute(POSITION_FOR_UPDATE, {"projection": self.name}).scalar_one()
                             position, moved = current, True
                             self._applied = max(self._applied, current) if current else current
                             break
                         self._write(conn, prepared)
-                        conn.execute(MOVE, {"projection": self.name, "new_position": last})
                     position = self._applied = last
                     applied += count
                     if progress:

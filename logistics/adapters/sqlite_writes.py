@@ -23,10 +23,11 @@ import fcntl
 import os
 import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import DatabaseError, IntegrityError, OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 class WriteLock:
@@ -80,6 +81,44 @@ class _Pending:
     error: BaseException | None = None
 
 
+class _SingleStatementReads:
+    """The library's SQLite datastore, except that its reads (`transaction(commit=False)`: an
+    aggregate's events, the notification log, the last notification id; one SELECT each) run on
+    this thread's own connection in autocommit mode, as one statement is atomic by itself. The
+    library's way (a pooled connection, BEGIN, the SELECT, ROLLBACK) costs 21-28 us a read
+    against 3-4 us, and a command reads an aggregate's new events at least once."""
+
+    def __init__(self, datastore: Any):
+        self._datastore = datastore
+        self._local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._datastore, name)
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Any]:
+        if commit:
+            with self._datastore.transaction(commit=True) as cursor:
+                yield cursor
+            return
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            pool = self._datastore.pool
+            connection = sqlite3.connect(pool.db_name, uri=True, check_same_thread=False, isolation_level=None,
+                                         timeout=pool.lock_timeout or 5)
+            connection.row_factory = sqlite3.Row
+            self._local.connection = connection
+        cursor = connection.cursor()
+        try:
+            yield cursor
+        except sqlite3.OperationalError as e:  # as the library raises them, for its callers' retries
+            raise OperationalError(e) from e
+        except sqlite3.DatabaseError as e:
+            raise DatabaseError(e) from e
+        finally:
+            cursor.close()
+
+
 class GroupCommitRecorder(SQLiteApplicationRecorder):
     """The SQLite application recorder, committing concurrent `insert_events` calls together."""
 
@@ -87,6 +126,7 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.datastore = _SingleStatementReads(self.datastore)  # type: ignore[assignment]
         self._lock = write_lock(self.datastore.pool.db_name)
         self._queue: list[_Pending] = []
         self._queue_guard = threading.Lock()
