@@ -175,6 +175,7 @@ class Projection(TrackingProjection):
 
     NAME = "read_model"
     CACHE_SIZE = 5000
+    CATCH_UP_AT_MOST = 50  # events to bring a remembered aggregate up to date; beyond, from its snapshot
 
     def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 2000, **options: Any):
         self._aggregates: OrderedDict[UUID, Any] = OrderedDict()  # projected aggregates, most recent last
@@ -238,6 +239,9 @@ class Projection(TrackingProjection):
         cached = self._aggregates.get(originator_id)
         if cached is not None and cached.version == version - 1:
             return cached
+        if cached is not None and version - 1 - self.CATCH_UP_AT_MOST <= cached.version < version - 1:
+            # another process applied its latest events (serve --workers N): read only those
+            return _project(cached, self.app.events.get(originator_id, gt=cached.version, lte=version - 1))
         return self.app.repository.get(originator_id, version=version - 1, projector_func=_project)
 
     def _remember(self, originator_id: UUID, aggregate: Any) -> None:
