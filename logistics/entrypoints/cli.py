@@ -236,8 +236,16 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: boo
                f"            each password is demo- and the username, e.g. demo-ada)\n"
                f"  GraphQL:  http://{host}:{port}/graphql  (GraphiQL in the browser; scripts send\n"
                f"            'Authorization: Bearer TOKEN' from 'logistics token create --user NAME')", err=True)
-    uvicorn.run("logistics.entrypoints.web:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="warning", access_log=False)
+    app, options = "logistics.entrypoints.web:app_from_environment", dict(factory=True, log_level="warning",
+                                                                          access_log=False)
+    if workers > 1:
+        from logistics.entrypoints.processes import PortInUse, serve_processes
+        try:
+            serve_processes(app, host, port, workers, **options)
+        except PortInUse as e:
+            raise click.ClickException(str(e)) from None
+        return
+    uvicorn.run(app, host=host, port=port, **options)
 
 
 @cli.command(help="Generate a realistic facility history of N years (about 3,000 mail-in shipments a year).")

@@ -118,7 +118,7 @@ def create_app(system: System) -> Starlette:
 
     async def health(_request: Request) -> Response:
         position = await run_in_threadpool(system.projection.position)
-        return JSONResponse({"status": "ok", "read_model_position": position})
+        return JSONResponse({"status": "ok", "read_model_position": position, "process": os.getpid()})
 
     def safe_next(target: str) -> str:
         return target if target.startswith("/") and not target.startswith("//") else "/"
