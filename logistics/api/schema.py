@@ -10,8 +10,8 @@ from uuid import UUID
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter,
-                                   ValidationCache)
+from strawberry.extensions import (AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache,
+                                   QueryDepthLimiter, ValidationCache)
 from strawberry.scalars import JSON
 
 from logistics.api import notifications
@@ -552,16 +552,21 @@ def _unexpected(error: GraphQLError) -> bool:
     return True
 
 
+# The depth and alias limits as validation rules, made once: strawberry's limiter extensions make
+# a new rule class per instance, and the validation cache is keyed by the rules.
+LIMITS = [*QueryDepthLimiter(max_depth=10).validation_rules, *MaxAliasesLimiter(max_alias_count=30).validation_rules]
+
+
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query, mutation=Mutation, subscription=Subscription,
         types=[Problem],
-        extensions=[
-            QueryDepthLimiter(max_depth=10),
-            MaxAliasesLimiter(max_alias_count=30),
-            MaxTokensLimiter(max_token_count=2000),
-            ParserCache(maxsize=256),  # shared on purpose: the caches live in these instances
-            ValidationCache(maxsize=256),
+        extensions=[  # made afresh for each request (an extension holds its request's context); the
+            # parser and validation caches are strawberry's own, shared by every instance of one maxsize
+            lambda: AddValidationRules(LIMITS),  # the same rule classes each time, or validation is never cached
+            lambda: MaxTokensLimiter(max_token_count=2000),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
             lambda: MaskErrors(should_mask_error=_unexpected, error_message="internal error: the request was not "
                                "completed; try again, and tell the facility's IT if it persists"),  # per request
         ],

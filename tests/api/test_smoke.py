@@ -27,3 +27,27 @@ def test_a_server_process_keeps_its_start_up_objects_out_of_the_cycle_collectors
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+def test_an_operation_sent_again_is_neither_parsed_nor_validated_again(monkeypatch):
+    """The parser and validation caches must hit for a repeated operation (a trivial mutation ran
+    13x faster with them); a per-request limiter that made new validation rules each time would
+    make every request miss the validation cache without failing anything else."""
+    import asyncio
+
+    from graphql import validate
+
+    import strawberry.schema.schema as strawberry_schema
+    from logistics.api.schema import schema
+
+    validated = []
+
+    def counting_validate(*args, **kwargs):
+        validated.append(1)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "validate", counting_validate)
+    for _ in range(3):
+        result = asyncio.run(schema.execute("query CacheProbe { __typename }"))
+        assert result.errors is None and result.data == {"__typename": "Query"}
+    assert len(validated) <= 1, f"validated {len(validated)} times"
