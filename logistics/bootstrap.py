@@ -31,7 +31,15 @@ class System:
     feed: Feed
     notifications: Notifications | None = None  # the e-mail outbox (adapters/notifying.py)
 
+    def project_in_background(self) -> None:
+        """For a server: commands return once their events are durable, a thread of this process
+        keeps the read model up to date, and every read first waits until it holds every event
+        recorded so far (so a client reads its own changes back from whichever process answers)."""
+        self.app.on_recorded = self.projection.follow()
+        self.views.before_read = self.projection.wait_for_head
+
     def close(self) -> None:
+        self.projection.stop_following()
         self.app.close()
         self.projection.engine.dispose()
         self.projection.writer.dispose()

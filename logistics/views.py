@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import base64
 import json
@@ -40,8 +40,16 @@ def _rows(engine: Engine, query: Any, parameters: dict[str, Any] | None = None) 
 
 
 class Views:
-    def __init__(self, app: Any, engine: Engine):
+    """`before_read` runs before each query: a server that projects in the background passes one
+    that waits until the read model holds every event recorded so far (read-your-writes)."""
+
+    def __init__(self, app: Any, engine: Engine, before_read: Callable[[], None] | None = None):
         self.app, self.engine = app, engine
+        self.before_read = before_read or (lambda: None)
+
+    def _rows(self, query: Any, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.before_read()
+        return _rows(self.engine, query, parameters)
 
     def row(self, kind: str, entity_id: UUID | str) -> dict[str, Any] | None:
         rows = self.rows(kind, [str(entity_id)])
@@ -53,7 +61,7 @@ class Views:
         return next(iter(ROWS[type(aggregate)](aggregate).values()))[0]
 
     def rows(self, kind: str, ids: Iterable[str]) -> list[dict[str, Any]]:
-        return _rows(self.engine, BY_IDS[kind], {"ids": [str(i) for i in ids]})
+        return self._rows(BY_IDS[kind], {"ids": [str(i) for i in ids]})
 
     def page(self, kind: str, *, proposals: frozenset[str] | None, first: int = 50, after: str | None = None,
              **filters: Any) -> tuple[list[dict[str, Any]], bool]:
@@ -69,17 +77,17 @@ class Views:
         if after:
             key, entity_id = decode_cursor(after)
             query = query.where(or_(sort > key, and_(sort == key, table.c.id > entity_id)))
-        rows = _rows(self.engine, query.order_by(sort, table.c.id).limit(first + 1))
+        rows = self._rows(query.order_by(sort, table.c.id).limit(first + 1))
         return rows[:first], len(rows) > first
 
     def shipments_named(self, name: str) -> list[dict[str, Any]]:
         from sqlalchemy import func
-        return _rows(self.engine, select(shipments).where(func.lower(shipments.c.name) == name.strip().lower()))
+        return self._rows(select(shipments).where(func.lower(shipments.c.name) == name.strip().lower()))
 
     def proposals_of_person(self, person_id: str | None) -> frozenset[str]:
         if not person_id:
             return frozenset()
-        return frozenset(r["proposal"] for r in _rows(self.engine, select(members.c.proposal)
+        return frozenset(r["proposal"] for r in self._rows(select(members.c.proposal)
                                                       .where(members.c.person_id == person_id)))
 
     def containers_in(self, dewar_ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -87,18 +95,18 @@ class Views:
         query = (select(containers).join(dewars, dewars.c.id == containers.c.dewar_id)
                  .where(containers.c.dewar_id.in_(list(dewar_ids)), containers.c.shipment_id == dewars.c.shipment_id)
                  .order_by(containers.c.barcode))
-        return _rows(self.engine, query)
+        return self._rows(query)
 
     def children_of(self, container_ids: Iterable[str]) -> list[dict[str, Any]]:
-        return _rows(self.engine, select(containers).where(containers.c.parent_id.in_(list(container_ids)))
+        return self._rows(select(containers).where(containers.c.parent_id.in_(list(container_ids)))
                      .order_by(containers.c.position))
 
     def dewars_of_shipments(self, shipment_ids: Iterable[str]) -> list[dict[str, Any]]:
-        return _rows(self.engine, select(dewars).where(dewars.c.shipment_id.in_(list(shipment_ids)))
+        return self._rows(select(dewars).where(dewars.c.shipment_id.in_(list(shipment_ids)))
                      .order_by(dewars.c.barcode))
 
     def samples_in(self, container_ids: Iterable[str]) -> list[dict[str, Any]]:
-        return _rows(self.engine, select(samples).where(samples.c.container_id.in_(list(container_ids))))
+        return self._rows(select(samples).where(samples.c.container_id.in_(list(container_ids))))
 
     def container_where(self, row: dict[str, Any], package: dict[str, Any] | None) -> dict[str, Any]:
         if row["loaded_instrument"]:
@@ -111,7 +119,7 @@ class Views:
         return _where(facets.OFFSITE)
 
     def dewars_at(self, location: str) -> list[dict[str, Any]]:
-        return _rows(self.engine, select(dewars).where(and_(dewars.c.where_kind == facets.STORAGE,
+        return self._rows(select(dewars).where(and_(dewars.c.where_kind == facets.STORAGE,
                                                             dewars.c.where_code == location)).order_by(dewars.c.barcode))
 
     def dewars(self, workflow: str | None = None, proposal: str | None = None) -> list[dict[str, Any]]:
@@ -120,16 +128,16 @@ class Views:
             query = query.where(dewars.c.workflow == workflow)
         if proposal:
             query = query.where(dewars.c.proposal == proposal)
-        return _rows(self.engine, query)
+        return self._rows(query)
 
     def unexpected_arrivals(self) -> list[dict[str, Any]]:
-        return _rows(self.engine, select(dewars).where(dewars.c.unexpected.is_(True)).order_by(dewars.c.updated_at))
+        return self._rows(select(dewars).where(dewars.c.unexpected.is_(True)).order_by(dewars.c.updated_at))
 
     def shipments_of(self, proposal: str, workflow: str | None = None) -> list[dict[str, Any]]:
         query = select(shipments).where(shipments.c.proposal == proposal).order_by(shipments.c.registered_at)
         if workflow:
             query = query.where(shipments.c.workflow == workflow)
-        return _rows(self.engine, query)
+        return self._rows(query)
 
     def changer_map(self, instrument: str) -> list[dict[str, Any]]:
         """Each position of an instrument's changer, with the container in it and whose it is."""
@@ -137,22 +145,22 @@ class Views:
                         containers.c.container_type, containers.c.proposal)
                  .select_from(changer_positions.outerjoin(containers, containers.c.id == changer_positions.c.container_id))
                  .where(changer_positions.c.instrument == instrument))
-        rows = _rows(self.engine, query)
+        rows = self._rows(query)
         return sorted(rows, key=lambda r: (len(r["position"]), r["position"]))
 
     def locations(self) -> list[dict[str, Any]]:
-        return _rows(self.engine, select(locations).order_by(locations.c.code))
+        return self._rows(select(locations).order_by(locations.c.code))
 
     def dewar(self, barcode: str) -> dict[str, Any] | None:
-        rows = _rows(self.engine, select(dewars).where(dewars.c.barcode == barcode))
+        rows = self._rows(select(dewars).where(dewars.c.barcode == barcode))
         return rows[0] if rows else None
 
     def contents(self, dewar_id: str, shipment_id: str | None) -> list[dict[str, Any]]:
         """The containers in a dewar on its current trip as a tree, each with its samples."""
-        boxes = _rows(self.engine, select(containers).where(and_(containers.c.dewar_id == str(dewar_id),
+        boxes = self._rows(select(containers).where(and_(containers.c.dewar_id == str(dewar_id),
                                                                  containers.c.shipment_id == shipment_id)))
         ids = [b["id"] for b in boxes]
-        held = _rows(self.engine, select(samples).where(samples.c.container_id.in_(ids))) if ids else []
+        held = self._rows(select(samples).where(samples.c.container_id.in_(ids))) if ids else []
         for box in boxes:
             box["samples"] = sorted((s for s in held if s["container_id"] == box["id"]), key=lambda s: int(s["position"]))
             box["children"] = [b for b in boxes if b["parent_id"] == box["id"]]
@@ -162,12 +170,12 @@ class Views:
         """Where a dewar or container is now: the facets, and for a container its dewar's place."""
         kind, entity_id = self.app.resolve(barcode)
         if kind == "dewar":
-            row = _rows(self.engine, select(dewars).where(dewars.c.id == str(entity_id)))[0]
+            row = self._rows(select(dewars).where(dewars.c.id == str(entity_id)))[0]
             return {"type": "dewar", "barcode": row["barcode"], "where": _where(row["where_kind"], row["where_code"]),
                     "workflow": row["workflow"], "proposal": row["proposal"], "facility_code": row["facility_code"],
                     "contents": self.contents(row["id"], row["shipment_id"])}
-        row = _rows(self.engine, select(containers).where(containers.c.id == str(entity_id)))[0]
-        package = _rows(self.engine, select(dewars).where(dewars.c.id == row["dewar_id"])) if row["dewar_id"] else []
+        row = self._rows(select(containers).where(containers.c.id == str(entity_id)))[0]
+        package = self._rows(select(dewars).where(dewars.c.id == row["dewar_id"])) if row["dewar_id"] else []
         where = self.container_where(row, package[0] if package else None)
         return {"type": "container", "barcode": row["barcode"], "container_type": row["container_type"],
                 "where": where, "proposal": row["proposal"], "dewar": package[0]["barcode"] if package else None,

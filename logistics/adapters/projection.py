@@ -13,12 +13,15 @@ batch. The read model (`read_model.Projection`) and the notifications outbox
 from __future__ import annotations
 
 import gc
+import logging
 import threading
+import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, bindparam, insert, select, update
 
+logger = logging.getLogger("logistics.projection")
 metadata = MetaData()
 tracking = Table("rm_tracking", metadata, Column("name", String(80), primary_key=True),
                  Column("position", Integer, nullable=False))
@@ -69,6 +72,7 @@ class TrackingProjection:
             self._apply = apply  # type: ignore[method-assign]
         self._lock = threading.Lock()
         self._applied = 0  # the highest position this process has seen committed
+        self._follower: threading.Thread | None = None
         metadata.create_all(writer)
         with writer.begin() as conn:
             if conn.execute(select(tracking.c.position).where(tracking.c.name == self.name)).first() is None:
@@ -78,6 +82,43 @@ class TrackingProjection:
     def position(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(POSITION, {"projection": self.name}).scalar_one()
+
+    def follow(self) -> Callable[[int], None]:
+        """Apply new notifications in a thread of this process's own, as soon as they are recorded,
+        in batches of whatever has accumulated; returns what to call when a notification is
+        recorded. A server does this so that a command need not wait for the read model: its
+        readers call `wait_for_head` instead. Nothing is lost if the process dies first: the next
+        reader, in any process, applies what is missing."""
+        if self._follower is None:
+            self._wake, self._stopping = threading.Event(), False
+            self._follower = threading.Thread(target=self._follow, name=f"{self.name} projection", daemon=True)
+            self._follower.start()
+        return lambda _notification_id: self._wake.set()
+
+    def _follow(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                self.catch_up()
+            except Exception:  # noqa: BLE001 - logged; tried again, and readers catch up themselves meanwhile
+                logger.warning("the %s projection could not catch up; trying again", self.name, exc_info=True)
+                time.sleep(0.2)
+                self._wake.set()
+
+    def stop_following(self) -> None:
+        if self._follower is not None:
+            self._stopping = True
+            self._wake.set()
+            self._follower.join(timeout=30)
+            self._follower = None
+
+    def wait_for_head(self) -> None:
+        """Read-your-writes for a reader: return when the projection includes every notification
+        recorded so far, by any process (applying them here if nobody has yet)."""
+        self.wait_for(self.app.recorder.max_notification_id() or 0)
 
     def wait_for(self, notification_id: int) -> None:
         """Read-your-writes: return when the projection includes this notification."""

@@ -213,7 +213,9 @@ def create_app(system: System) -> Starlette:
 
 def app_from_environment() -> Starlette:
     """The factory uvicorn calls (in each worker process): the database comes from the environment."""
-    app = create_app(bootstrap(os.environ.get("LOGISTICS_DATABASE_URL")))
+    system = bootstrap(os.environ.get("LOGISTICS_DATABASE_URL"))
+    system.project_in_background()
+    app = create_app(system)
     _settle_garbage_collector()
     return app
 

@@ -3,7 +3,9 @@
 Each command loads the aggregates it needs, lets them apply their rules, and saves every
 changed aggregate in one atomic transaction. A conflicting concurrent save is retried from
 the start; a claim on a barcode that another save took first then reports AlreadyExists.
-A command returns when its effect is visible in the read model (read-your-writes).
+Once its events are durable a command calls `on_recorded`: by default the read model catches
+up before the command returns (read-your-writes); a server projects in the background and makes
+its readers wait instead (bootstrap.System.project_in_background).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class Session:
 
     def row_after(self, aggregate: Any) -> dict[str, Any]:
         """The read-model row of an aggregate a command of this session just left: what the read
-        model holds for it now (read-your-writes) without reading it back."""
+        model holds (or will hold) for it, without reading it back."""
         row = self.views.row_of(aggregate)
         if not self.principal.sees(row["proposal"]):
             raise self._hidden_barcode(row["barcode"])
