@@ -42,3 +42,24 @@ def test_events_a_process_recorded_but_never_projected_are_applied_by_the_next_r
     finally:
         other.close()
     assert other.projection.dump() == system.projection.dump()
+
+
+def test_while_the_read_model_cannot_be_written_reads_answer_as_it_is_and_it_catches_up_after(system, caplog):
+    _, barcode = at_facility(system)
+    system.project_in_background()
+    kind, dewar_id = system.app.resolve(barcode)
+    write = system.projection._write
+
+    def broken(conn, prepared):
+        raise RuntimeError("disk full")
+
+    system.projection._write = broken
+    system.app.scan_dewar(barcode, "loc-stores-b1", STORES)  # acknowledged: the events are durable
+    assert system.views.row(kind, dewar_id)["where_code"] == "loc-goods-in"  # stale, but an answer
+    assert "could not catch up" in caplog.text and "disk full" in caplog.text
+    system.projection._write = write
+    deadline = time.monotonic() + 15
+    while system.views.row(kind, dewar_id)["where_code"] != "loc-stores-b1":
+        assert time.monotonic() < deadline, "the projection did not catch up once it could"
+        time.sleep(0.05)
+    assert system.projection.position() == event_count(system)

@@ -59,6 +59,7 @@ class TrackingProjection:
     (for side effects such as e-mail, which must not replay history when switched on)."""
 
     NAME = ""
+    FIRST_PAUSE, LAST_PAUSE = 0.2, 10.0  # seconds between the follower's tries after a failure, doubling
 
     def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 2000, *, name: str | None = None,
                  apply: Apply | None = None, start_at_head: bool = False,
@@ -73,6 +74,7 @@ class TrackingProjection:
         self._lock = threading.Lock()
         self._applied = 0  # the highest position this process has seen committed
         self._follower: threading.Thread | None = None
+        self._failing_until = 0.0  # while catching up fails (monotonic time), readers do not wait
         metadata.create_all(writer)
         with writer.begin() as conn:
             if conn.execute(select(tracking.c.position).where(tracking.c.name == self.name)).first() is None:
@@ -96,17 +98,23 @@ class TrackingProjection:
         return lambda _notification_id: self._wake.set()
 
     def _follow(self) -> None:
+        pause = self.FIRST_PAUSE
         while True:
             self._wake.wait()
             self._wake.clear()
             if self._stopping:
                 return
-            try:
-                self.catch_up()
-            except Exception:  # noqa: BLE001 - logged; tried again, and readers catch up themselves meanwhile
-                logger.warning("the %s projection could not catch up; trying again", self.name, exc_info=True)
-                time.sleep(0.2)
+            try:  # up to what was recorded when woken: readers waiting on the lock get their turn between
+                self.catch_up(stop=self.app.recorder.max_notification_id() or 0)
+            except Exception:  # noqa: BLE001 - logged; tried again, less and less often
+                logger.error("the %s projection could not catch up; trying again in %.1f s (until it does, "
+                             "reads answer from the read model as it is)", self.name, pause, exc_info=True)
+                self._failing_until = time.monotonic() + pause
+                time.sleep(pause)
+                pause = min(pause * 2, self.LAST_PAUSE)
                 self._wake.set()
+            else:
+                pause, self._failing_until = self.FIRST_PAUSE, 0.0
 
     def stop_following(self) -> None:
         if self._follower is not None:
@@ -117,8 +125,19 @@ class TrackingProjection:
 
     def wait_for_head(self) -> None:
         """Read-your-writes for a reader: return when the projection includes every notification
-        recorded so far, by any process (applying them here if nobody has yet)."""
-        self.wait_for(self.app.recorder.max_notification_id() or 0)
+        recorded so far, by any process (applying them here if nobody has yet). While it cannot
+        catch up (a failure, logged), reads answer from the read model as it is, rather than fail."""
+        if time.monotonic() < self._failing_until:
+            return
+        head = self.app.recorder.max_notification_id() or 0
+        if self._applied >= head or self.position() >= head:  # this process, or another, applied it
+            return
+        try:
+            self.wait_for(head)
+        except Exception:  # noqa: BLE001 - logged; the follower keeps trying
+            logger.error("the %s projection could not catch up for a reader; answering from the read model "
+                         "as it is", self.name, exc_info=True)
+            self._failing_until = time.monotonic() + self.FIRST_PAUSE
 
     def wait_for(self, notification_id: int) -> None:
         """Read-your-writes: return when the projection includes this notification."""

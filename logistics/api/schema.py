@@ -264,8 +264,9 @@ class Query:
         return await ctx.run(get)
 
     @strawberry.field
-    def locations(self, info: strawberry.Info) -> list[Location]:
-        return [Location(code=r["code"], name=r["name"], kind=r["kind"]) for r in info.context.session.views.locations()]
+    async def locations(self, info: strawberry.Info) -> list[Location]:
+        rows = await info.context.run(info.context.session.views.locations)  # a database read: off the event loop
+        return [Location(code=r["code"], name=r["name"], kind=r["kind"]) for r in rows]
 
     @strawberry.field(description="What the signed-in person is told, per kind of message and proposal, and how.")
     async def notification_settings(self, info: strawberry.Info) -> list[NotificationSetting]:

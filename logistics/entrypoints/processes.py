@@ -39,6 +39,7 @@ def _socket(host: str, port: int) -> socket.socket:
 def check_port_free(host: str, port: int) -> None:
     """SO_REUSEPORT would let a second server on this port share it silently: bind without it first."""
     probe = _socket(host, port)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections of a server just stopped linger
     try:
         probe.bind((host, port))
     except OSError as e:

@@ -34,13 +34,19 @@ class Feed:
     def read(self, principal: Principal, after: int, limit: int = 200) -> tuple[list[FeedItem], int]:
         """Items after a position, and the position to continue from."""
         notifications = self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
-        items = []
+        decoded = []
         for n in notifications:
             event = self.app.mapper.to_domain_event(n)
             kind = ENTITIES.get(type(event).__qualname__.split(".")[0])
-            if kind is None:
-                continue
-            row = self.views.row(kind, n.originator_id)
+            if kind is not None:
+                decoded.append((n, event, kind))
+        wanted: dict[str, set[str]] = {}
+        for n, _, kind in decoded:
+            wanted.setdefault(kind, set()).add(str(n.originator_id))
+        rows = {row["id"]: row for kind, ids in wanted.items() for row in self.views.rows(kind, sorted(ids))}
+        items = []
+        for n, event, kind in decoded:
+            row = rows.get(str(n.originator_id))
             if row is None or not principal.sees(row.get("proposal")):
                 continue
             data = self.app.describe(event)

@@ -33,8 +33,6 @@ def test_an_operation_sent_again_is_neither_parsed_nor_validated_again(monkeypat
     """The parser and validation caches must hit for a repeated operation (a trivial mutation ran
     13x faster with them); a per-request limiter that made new validation rules each time would
     make every request miss the validation cache without failing anything else."""
-    import asyncio
-
     from graphql import validate
 
     import strawberry.schema.schema as strawberry_schema
@@ -48,6 +46,6 @@ def test_an_operation_sent_again_is_neither_parsed_nor_validated_again(monkeypat
 
     monkeypatch.setattr(strawberry_schema, "validate", counting_validate)
     for _ in range(3):
-        result = asyncio.run(schema.execute("query CacheProbe { __typename }"))
+        result = schema.execute_sync("query CacheProbe { __typename }")
         assert result.errors is None and result.data == {"__typename": "Query"}
     assert len(validated) <= 1, f"validated {len(validated)} times"

@@ -55,12 +55,23 @@ def test_two_api_processes_share_the_connections_and_one_that_is_killed_comes_ba
             assert time.monotonic() < deadline, now
             time.sleep(0.5)
     finally:
+        lingering = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)  # open when the server stops:
+        lingering.get("/health")  # the server closes it, and its end lingers in TIME_WAIT
         server.send_signal(signal.SIGTERM)
         _, stderr = server.communicate(timeout=60)
+        lingering.close()
     assert server.returncode == 0, stderr[-2000:]
     assert "starting another" in stderr
     for pid in now:  # SIGTERM stopped every API process, not only the parent
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    # started again at once on the same port, though the connection the server closed lingers
+    again = _serve(url, port, tmp_path)
+    try:
+        assert len(_processes_answering(port, 4, seconds=60)) >= 1
+    finally:
+        again.send_signal(signal.SIGTERM)
+        _, stderr = again.communicate(timeout=60)
+    assert again.returncode == 0, stderr[-2000:]
 
 
 def test_a_port_already_in_use_is_refused_by_name(tmp_path: Path) -> None:
