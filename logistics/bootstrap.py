@@ -32,11 +32,10 @@ class System:
     notifications: Notifications | None = None  # the e-mail outbox (adapters/notifying.py)
 
     def project_in_background(self) -> None:
-        """For a server: commands return once their events are durable, a thread of this process
-        keeps the read model up to date, and every read first waits until it holds every event
+        """For a server: commands return once their events are durable and a thread of this
+        process keeps the read model up to date. Reads already wait until it holds every event
         recorded so far (so a client reads its own changes back from whichever process answers)."""
         self.app.on_recorded = self.projection.follow()
-        self.views.before_read = self.projection.wait_for_head
 
     def close(self) -> None:
         self.projection.stop_following()
@@ -56,7 +55,7 @@ def bootstrap(url: str | None = None) -> System:
         projection = Projection(app, engine, database.engine(writer=True, rebuildable=True),
                                 write_lock=database.write_lock())
         app.on_recorded = projection.wait_for
-        views = Views(app, engine)
+        views = Views(app, engine, before_read=projection.wait_for_head)  # read-your-writes, whoever wrote
         accounts = Accounts(writer)
         notifications = Notifications(app, engine, writer, accounts)
     return System(app=app, projection=projection, views=views, database=database, accounts=accounts,

@@ -33,9 +33,8 @@ def test_events_a_process_recorded_but_never_projected_are_applied_by_the_next_r
     system.app.on_recorded = lambda _notification_id: None
     system.app.scan_dewar(barcode, "loc-stores-b1", STORES)
     assert system.projection.position() < event_count(system)
-    other = bootstrap(database_url)  # another process
+    other = bootstrap(database_url)  # another process: a server, or the CLI, whose reads wait all the same
     try:
-        other.project_in_background()
         kind, dewar_id = other.app.resolve(barcode)
         assert other.views.row(kind, dewar_id)["where_code"] == "loc-stores-b1"
         assert other.projection.position() == event_count(other)
