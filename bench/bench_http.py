@@ -190,22 +190,6 @@ def classify(dewar: Dewar, location: str, status: int, body: Any, elapsed: float
     dewar.attempts.append((location, kind))
 
 
-def scan(client: httpx.Client, dewar: Dewar, outcome: Outcome) -> None:
-    """One scan from a plain blocking client (the warm-up)."""
-    location = dewar.next_location()
-    start = time.perf_counter()
-    try:
-        response = client.post("/graphql", json={"query": SCAN, "variables": {"barcode": dewar.barcode,
-                                                                             "location": location}})
-        body = response.json()
-    except (httpx.HTTPError, ValueError) as e:
-        outcome.errors += 1
-        dewar.attempts.append((location, "error"))
-        outcome.first_problem = outcome.first_problem or f"{type(e).__name__}: {e}"
-        return
-    classify(dewar, location, response.status_code, body, time.perf_counter() - start, outcome)
-
-
 async def scan_async(session: aiohttp.ClientSession, dewar: Dewar, outcome: Outcome) -> None:
     location = dewar.next_location()
     payload = orjson.dumps({"query": SCAN, "variables": {"barcode": dewar.barcode, "location": location}})
@@ -240,9 +224,18 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def own_cpu_seconds() -> float:
-    """User + system CPU time of this process (the clients' threads) so far."""
+    """User + system CPU time of this process (the clients) so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+async def warm_up(server_url: str, token: str, dewars: list[Dewar]) -> None:
+    """Every dewar gets its first storage location, one scan after another; warms the server's caches."""
+    async with aiohttp.ClientSession(server_url, headers={"Authorization": f"Bearer {token}"},
+                                     timeout=aiohttp.ClientTimeout(total=30)) as session:
+        warm = Outcome()
+        for dewar in dewars:
+            await scan_async(session, dewar, warm)
 
 
 def phase(server_url: str, token: str, dewars: list[Dewar], seconds: float) -> tuple[float, Outcome]:
@@ -369,10 +362,7 @@ def run(name: str, database_url: str, cwd: Path, raw: float, reserve: float, wor
             if result["__typename"] != "Dewar":
                 raise RuntimeError(f"registerFacilityDewar {code}: {result}")
             dewars.append(Dewar(barcode=result["barcode"], id=result["id"]))
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {station_token}"}) as client:
-            warm = Outcome()
-            for d in dewars:  # every dewar gets its first storage location; warms the server's caches
-                scan(client, d, warm)
+        asyncio.run(warm_up(server.url, station_token, dewars))
         results = []
         for n, clients in enumerate(CLIENTS):
             seconds = remaining_phase_seconds(len(CLIENTS) - n, reserve)
