@@ -35,14 +35,13 @@ class Feed:
         """Items after a position, and the position to continue from."""
         notifications = self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
         decoded = []
+        wanted: dict[str, set[str]] = {}  # the entities to read, by kind: one query each
         for n in notifications:
             event = self.app.mapper.to_domain_event(n)
             kind = ENTITIES.get(type(event).__qualname__.split(".")[0])
             if kind is not None:
                 decoded.append((n, event, kind))
-        wanted: dict[str, set[str]] = {}
-        for n, _, kind in decoded:
-            wanted.setdefault(kind, set()).add(str(n.originator_id))
+                wanted.setdefault(kind, set()).add(str(n.originator_id))
         rows = {row["id"]: row for kind, ids in wanted.items() for row in self.views.rows(kind, sorted(ids))}
         items = []
         for n, event, kind in decoded:
