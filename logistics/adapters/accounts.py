@@ -145,14 +145,17 @@ class Accounts:
     def known_token(self, token: str) -> Account | None:
         """The account of a token this process checked within TOKEN_CACHE_SECONDS, without touching
         the database (so an event loop may ask); None when it must be looked up."""
-        cached = self._token_cache.get(_digest(token.strip()))
+        return self._known(_digest(token.strip()))
+
+    def _known(self, digest: str) -> Account | None:
+        cached = self._token_cache.get(digest)
         return cached[1] if cached is not None and cached[0] > time.monotonic() else None
 
     def authenticate_token(self, token: str) -> Account | None:
-        known = self.known_token(token)
+        digest = _digest(token.strip())
+        known = self._known(digest)
         if known is not None:
             return known
-        digest = _digest(token.strip())
         account = self._authenticate_token(digest)
         if account is not None:
             self._token_cache[digest] = (time.monotonic() + self.TOKEN_CACHE_SECONDS, account)
