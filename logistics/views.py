@@ -40,8 +40,8 @@ def _rows(engine: Engine, query: Any, parameters: dict[str, Any] | None = None) 
 
 
 class Views:
-    """`before_read` runs before each query: a server that projects in the background passes one
-    that waits until the read model holds every event recorded so far (read-your-writes)."""
+    """`before_read` runs before each query: bootstrap passes the projection's `wait_for_head`,
+    which waits until the read model holds every event recorded so far (read-your-writes)."""
 
     def __init__(self, app: Any, engine: Engine, before_read: Callable[[], None] | None = None):
         self.app, self.engine = app, engine
