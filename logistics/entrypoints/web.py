@@ -106,8 +106,10 @@ class LogisticsGraphQL(GraphQL):
         scope.setdefault("state", {})["principal"] = principal
         await super().__call__(scope, receive, send)
 
-    async def get_context(self, request: Any, response: Any) -> Context:
-        principal: Principal = request.scope["state"]["principal"]
+    async def get_context(self, request: Any, response: Any) -> Context | None:
+        principal: Principal | None = request.scope.get("state", {}).get("principal")
+        if principal is None:  # the GraphiQL page for someone not signed in: it runs nothing
+            return None
         session = Session(self.system.app, self.system.views, principal)
         return Context(session=session, loaders=Loaders(session), feed=self.system.feed,
                        accounts=self.system.accounts, request=request)

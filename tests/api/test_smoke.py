@@ -49,3 +49,13 @@ def test_an_operation_sent_again_is_neither_parsed_nor_validated_again(monkeypat
         result = schema.execute_sync("query CacheProbe { __typename }")
         assert result.errors is None and result.data == {"__typename": "Query"}
     assert len(validated) <= 1, f"validated {len(validated)} times"
+
+
+def test_graphiql_opens_in_a_browser_before_signing_in_and_runs_nothing(server):
+    page = httpx.get(server.graphql, headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.text[:500]
+    assert "graphiql" in page.text.lower()
+    asked = httpx.get(server.graphql, params={"query": "{ me { name } }"}, headers={"Accept": "text/html"})
+    assert asked.status_code == 401 and "data" not in asked.json()
+    plain = httpx.get(server.graphql)  # no query and no HTML wanted: a clear refusal, not a crash
+    assert plain.status_code < 500, plain.text[:500]
