@@ -556,6 +556,15 @@ def _unexpected(error: GraphQLError) -> bool:
 # The depth and alias limits as validation rules, made once: strawberry's limiter extensions make
 # a new rule class per instance, and the validation cache is keyed by the rules.
 LIMITS = [*QueryDepthLimiter(max_depth=10).validation_rules, *MaxAliasesLimiter(max_alias_count=30).validation_rules]
+MAX_TOKENS = 2000
+INTERNAL_ERROR = ("internal error: the request was not completed; try again, and tell the facility's IT if it "
+                  "persists")
+
+
+def masked(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """The errors a client may see: what went wrong inside becomes INTERNAL_ERROR (what MaskErrors does)."""
+    return [GraphQLError(INTERNAL_ERROR, nodes=e.nodes, source=e.source, positions=e.positions, path=e.path)
+            if _unexpected(e) else e for e in errors]
 
 
 def build_schema() -> strawberry.Schema:
@@ -565,11 +574,10 @@ def build_schema() -> strawberry.Schema:
         extensions=[  # made afresh for each request (an extension holds its request's context); the
             # parser and validation caches are strawberry's own, shared by every instance of one maxsize
             lambda: AddValidationRules(LIMITS),  # the same rule classes each time, or validation is never cached
-            lambda: MaxTokensLimiter(max_token_count=2000),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            lambda: MaskErrors(should_mask_error=_unexpected, error_message="internal error: the request was not "
-                               "completed; try again, and tell the facility's IT if it persists"),  # per request
+            lambda: MaskErrors(should_mask_error=_unexpected, error_message=INTERNAL_ERROR),  # per request
         ],
     )
 

@@ -32,6 +32,7 @@ from logistics.domain.errors import DomainError
 from logistics.service_layer.labelling import print_labels
 from logistics.service_layer.access import Principal
 from logistics.service_layer.session import Session
+from logistics.entrypoints import graphql_post
 from logistics.entrypoints.pages import build_pages, templates
 
 SESSION_KEY = "account"
@@ -79,9 +80,13 @@ def _principal(system: System, account: Account, conn: HTTPConnection) -> Princi
 
 
 class LogisticsGraphQL(GraphQL):
+    """Strawberry's view for GraphiQL, subscriptions and whatever is not a plain JSON POST; a plain
+    JSON POST (what stations, scripts and pages send) is answered by `graphql_post`."""
+
     def __init__(self, system: System):
         super().__init__(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
         self.system = system
+        self.operations = graphql_post.Operations(schema)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         conn = HTTPConnection(scope)
@@ -104,18 +109,25 @@ class LogisticsGraphQL(GraphQL):
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
+        if graphql_post.answered_here(scope):
+            await graphql_post.post(self.operations, scope, receive, send, lambda: self.context(principal, conn),
+                                    super().__call__)
+            return
         await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Any, response: Any) -> Context | None:
         principal: Principal | None = request.scope.get("state", {}).get("principal")
         if principal is None:  # the GraphiQL page for someone not signed in: it runs nothing
             return None
+        return self.context(principal, request)
+
+    def context(self, principal: Principal, request: HTTPConnection) -> Context:
         session = Session(self.system.app, self.system.views, principal)
         return Context(session=session, loaders=Loaders(session), feed=self.system.feed,
                        accounts=self.system.accounts, request=request)
 
 
-def create_app(system: System) -> Starlette:
+def create_app(system: System) -> "TokenShortcut":
     graphql = LogisticsGraphQL(system)
 
     async def health(_request: Request) -> Response:
@@ -210,10 +222,25 @@ def create_app(system: System) -> Starlette:
         yield
         system.close()
 
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return TokenShortcut(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), graphql)
 
 
-def app_from_environment() -> Starlette:
+class TokenShortcut:
+    """Sends a GraphQL request that bears an API token (a station's scan, a script) straight to the
+    GraphQL view: it needs no session cookie and no routing. Everything else goes to the app."""
+
+    def __init__(self, app: Starlette, graphql: LogisticsGraphQL):
+        self.app, self.graphql = app, graphql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/graphql" and scope["method"] == "POST" \
+                and any(name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]):
+            await self.graphql(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def app_from_environment() -> "TokenShortcut":
     """The factory uvicorn calls (in each worker process): the database comes from the environment."""
     system = bootstrap(os.environ.get("LOGISTICS_DATABASE_URL"))
     system.project_in_background()
