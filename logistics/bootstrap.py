@@ -37,6 +37,17 @@ class System:
         recorded so far (so a client reads its own changes back from whichever process answers)."""
         self.app.on_recorded = self.projection.follow()
 
+    def project_elsewhere(self) -> None:
+        """For one of several API processes whose parent keeps the read model up to date
+        (`serve --workers`, `follow_for_others`): commands return once their events are durable;
+        reads wait, as always, until the read model holds every event recorded so far."""
+        self.app.on_recorded = lambda _notification_id: None
+
+    def follow_for_others(self, poll: float) -> None:
+        """For a process that records nothing itself: look for new events every `poll` seconds
+        and apply them, in one batch per look."""
+        self.projection.follow(poll=poll)
+
     def close(self) -> None:
         self.projection.stop_following()
         self.app.close()

@@ -85,14 +85,15 @@ class TrackingProjection:
         with self.engine.connect() as conn:
             return conn.execute(POSITION, {"projection": self.name}).scalar_one()
 
-    def follow(self) -> Callable[[int], None]:
+    def follow(self, poll: float | None = None) -> Callable[[int], None]:
         """Apply new notifications in a thread of this process's own, as soon as they are recorded,
         in batches of whatever has accumulated; returns what to call when a notification is
         recorded. A server does this so that a command need not wait for the read model: its
         readers call `wait_for_head` instead. Nothing is lost if the process dies first: the next
-        reader, in any process, applies what is missing."""
+        reader, in any process, applies what is missing. With `poll` (seconds), it also looks for
+        notifications every so often: for a process that records none itself (`serve --workers`)."""
         if self._follower is None:
-            self._wake, self._stopping = threading.Event(), False
+            self._wake, self._stopping, self._poll = threading.Event(), False, poll
             self._follower = threading.Thread(target=self._follow, name=f"{self.name} projection", daemon=True)
             self._follower.start()
         return lambda _notification_id: self._wake.set()
@@ -100,7 +101,7 @@ class TrackingProjection:
     def _follow(self) -> None:
         pause = self.FIRST_PAUSE
         while True:
-            self._wake.wait()
+            self._wake.wait(self._poll)
             self._wake.clear()
             if self._stopping:
                 return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from uuid import UUID
 
 import click
@@ -18,6 +18,8 @@ from logistics.bootstrap import System, bootstrap, default_rebuild_jobs, registe
 from logistics.bootstrap import rebuild_read_model as rebuild_model
 from logistics.domain.errors import DomainError
 from logistics.entrypoints.demo import load_demo as run_demo
+
+PARENT_POLL = 0.02  # seconds between `serve --workers`'s looks for new events to project
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
@@ -240,8 +242,18 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: boo
                                                                           access_log=False)
     if workers > 1:
         from logistics.entrypoints.processes import PortInUse, serve_processes
+        from logistics.entrypoints.web import PROJECTED_BY_PARENT
+
+        def project() -> Callable[[], None]:
+            """The parent keeps the read model up to date, in batches: its API processes spend
+            no time on it, and with SQLite take the write lock only for commands."""
+            follower = bootstrap(url)
+            follower.follow_for_others(poll=PARENT_POLL)
+            return follower.close
+
+        os.environ[PROJECTED_BY_PARENT] = "1"
         try:
-            serve_processes(app, host, port, workers, **options)
+            serve_processes(app, host, port, workers, alongside=project, **options)
         except PortInUse as e:
             raise click.ClickException(str(e)) from None
         return

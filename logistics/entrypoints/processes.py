@@ -7,8 +7,9 @@ clients' connections on one of two processes. Here each process listens on its o
 SO_REUSEPORT, and the kernel spreads new connections across them (by a hash of the client's
 address and port).
 
-The parent only watches: it restarts a process that dies, and on SIGTERM or SIGINT stops them
-all (each finishes the requests it is answering, as uvicorn does).
+The parent watches: it restarts a process that dies, and on SIGTERM or SIGINT stops them all
+(each finishes the requests it is answering, as uvicorn does). It can also run work of its own
+alongside them (`serve` keeps the read model up to date there).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from typing import Any
+from typing import Any, Callable
 
 import uvicorn
 
@@ -66,8 +67,10 @@ def _serve(app: str, host: str, port: int, options: dict[str, Any]) -> None:
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 
-def serve_processes(app: str, host: str, port: int, workers: int, **options: Any) -> None:
-    """Run `workers` API processes until SIGTERM or SIGINT; a process that dies is started again."""
+def serve_processes(app: str, host: str, port: int, workers: int,
+                    alongside: Callable[[], Callable[[], None]] | None = None, **options: Any) -> None:
+    """Run `workers` API processes until SIGTERM or SIGINT; a process that dies is started again.
+    `alongside` starts work in this process for as long as they run, and returns how to stop it."""
     check_port_free(host, port)
     spawn = multiprocessing.get_context("spawn")
     stopping: list[int] = []
@@ -79,6 +82,7 @@ def serve_processes(app: str, host: str, port: int, workers: int, **options: Any
         process.start()
         return process
 
+    stop_alongside = alongside() if alongside else None
     processes = [start() for _ in range(workers)]
     started = [time.monotonic()] * workers
     early_deaths = 0  # in a row: a process that cannot start (say, the database is gone) is not started forever
@@ -106,5 +110,7 @@ def serve_processes(app: str, host: str, port: int, workers: int, **options: Any
             if process.is_alive():
                 process.kill()
                 process.join()
+        if stop_alongside:
+            stop_alongside()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

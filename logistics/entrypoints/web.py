@@ -36,6 +36,7 @@ from logistics.entrypoints import graphql_post
 from logistics.entrypoints.pages import build_pages, templates
 
 SESSION_KEY = "account"
+PROJECTED_BY_PARENT = "LOGISTICS_PROJECTED_BY_PARENT"  # set by `serve --workers`, whose parent projects
 STATION_HEADER = "x-logistics-station"
 
 
@@ -243,7 +244,10 @@ class TokenShortcut:
 def app_from_environment() -> "TokenShortcut":
     """The factory uvicorn calls (in each worker process): the database comes from the environment."""
     system = bootstrap(os.environ.get("LOGISTICS_DATABASE_URL"))
-    system.project_in_background()
+    if os.environ.get(PROJECTED_BY_PARENT):
+        system.project_elsewhere()
+    else:
+        system.project_in_background()
     app = create_app(system)
     _settle_garbage_collector()
     return app

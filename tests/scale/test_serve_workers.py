@@ -85,3 +85,45 @@ def test_a_port_already_in_use_is_refused_by_name(tmp_path: Path) -> None:
         _, stderr = server.communicate(timeout=60)
     assert server.returncode != 0
     assert f"port {port}" in stderr and "already in use" in stderr, stderr[-2000:]
+
+
+def test_the_parent_keeps_the_read_model_up_to_date_without_a_reader_asking(tmp_path: Path) -> None:
+    """With `--workers`, the API processes leave the read model to their parent: scans recorded
+    through the API reach it within moments although nothing reads it (a read would catch up by
+    itself, so the test looks at the database, not at the API)."""
+    from logistics.bootstrap import bootstrap
+
+    url = f"sqlite:///{tmp_path / 'logistics.db'}"
+    cli(url, "demo", cwd=tmp_path)
+    system = bootstrap(url)
+    try:
+        token = system.accounts.create_token("stores-desk-1", "tests")[1]
+    finally:
+        system.close()
+    port = free_port()
+    server = _serve(url, port, tmp_path)
+    try:
+        _processes_answering(port, 2)
+        scan = 'mutation { scanDewar(barcode: "DLS-MX-0007", location: "%s") { __typename } }'
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"},
+                          timeout=10) as client:
+            for location in ("loc-stores-a1", "loc-stores-a2", "loc-stores-b1"):
+                reply = client.post("/graphql", json={"query": scan % location}).json()
+                assert reply["data"]["scanDewar"]["__typename"] == "Scan", reply
+        import sqlite3
+
+        deadline = time.monotonic() + 10
+        with sqlite3.connect(tmp_path / "logistics.db") as db:
+            while True:
+                head = db.execute("SELECT max(rowid) FROM stored_events").fetchone()[0]
+                position = db.execute("SELECT position FROM rm_tracking WHERE name = 'read_model'").fetchone()[0]
+                where = db.execute("SELECT where_code FROM rm_dewars WHERE barcode = 'DLS-MX-0007'").fetchone()[0]
+                if position == head:
+                    break
+                assert time.monotonic() < deadline, f"read model at {position}, events up to {head}"
+                time.sleep(0.05)
+        assert where == "loc-stores-b1"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr[-2000:]
