@@ -6,6 +6,7 @@ second claim of the same barcode conflicts on version 1 and exactly one save win
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -24,6 +25,7 @@ class Claim(Tracked):
         self.entity_type, self.entity_id = entity_type, entity_id
 
 
+@lru_cache(maxsize=65536)  # every scan resolves its barcode: uuid5 is a SHA-1 and a UUID each time
 def claim_id(namespace: str, key: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"logistics:claim:{namespace}:{key}")
 
