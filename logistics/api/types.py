@@ -7,7 +7,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property, partial
+from functools import partial
 from typing import Any, Awaitable, Callable, Optional
 
 import strawberry
@@ -34,12 +34,32 @@ def _by_key(rows: list[dict[str, Any]], key: str, keys: list[str], many: bool) -
     return [grouped.get(k, []) if many else (grouped[k][0] if grouped.get(k) else None) for k in keys]
 
 
+# Each loader: what reads its rows (from the views), the key they are grouped by, many per key.
+LOADERS: dict[str, tuple[Callable[[Any], Callable[[list[str]], list[dict[str, Any]]]], str, bool]] = {
+    "dewar": (lambda views: partial(views.rows, "dewar"), "id", False),
+    "shipment": (lambda views: partial(views.rows, "shipment"), "id", False),
+    "container": (lambda views: partial(views.rows, "container"), "id", False),
+    "containers_of_dewar": (lambda views: views.containers_in, "dewar_id", True),
+    "children": (lambda views: views.children_of, "parent_id", True),
+    "samples_of_container": (lambda views: views.samples_in, "container_id", True),
+    "dewars_of_shipment": (lambda views: views.dewars_of_shipments, "shipment_id", True),
+}
+
+
 class Loaders:
     """One set per request: a list of 100 dewars with their containers costs a bounded number of
-    queries. Each loader is made when a request first needs it (a scan needs none)."""
+    queries. Each loader (LOADERS) is made when a request first needs it (a scan needs none)."""
 
     def __init__(self, session: Session):
         self.session = session
+
+    def __getattr__(self, name: str) -> DataLoader:  # once per loader and request; then it is an attribute
+        if name not in LOADERS:
+            raise AttributeError(name)
+        fetch, key, many = LOADERS[name]
+        loader = self._loader(fetch(self.session.views), key, many)
+        setattr(self, name, loader)
+        return loader
 
     def _loader(self, fetch: Callable[[list[str]], list[dict[str, Any]]], key: str, many: bool) -> DataLoader:
         principal = self.session.principal
@@ -49,34 +69,6 @@ class Loaders:
             visible = [r for r in rows if principal.sees(r.get("proposal"))]
             return _by_key(visible, key, keys, many)
         return DataLoader(load_fn=load)
-
-    @cached_property
-    def dewar(self) -> DataLoader:
-        return self._loader(lambda ids: self.session.views.rows("dewar", ids), "id", False)
-
-    @cached_property
-    def shipment(self) -> DataLoader:
-        return self._loader(lambda ids: self.session.views.rows("shipment", ids), "id", False)
-
-    @cached_property
-    def container(self) -> DataLoader:
-        return self._loader(lambda ids: self.session.views.rows("container", ids), "id", False)
-
-    @cached_property
-    def containers_of_dewar(self) -> DataLoader:
-        return self._loader(self.session.views.containers_in, "dewar_id", True)
-
-    @cached_property
-    def children(self) -> DataLoader:
-        return self._loader(self.session.views.children_of, "parent_id", True)
-
-    @cached_property
-    def samples_of_container(self) -> DataLoader:
-        return self._loader(self.session.views.samples_in, "container_id", True)
-
-    @cached_property
-    def dewars_of_shipment(self) -> DataLoader:
-        return self._loader(self.session.views.dewars_of_shipments, "shipment_id", True)
 
 
 @dataclass
