@@ -20,6 +20,8 @@ from logistics.service_layer.feed import Feed
 from logistics.adapters.notifying import Notifications
 from logistics.views import Views
 
+PROJECT_EVERY = 0.02  # seconds between a server's background projection batches
+
 
 @dataclass
 class System:
@@ -31,22 +33,18 @@ class System:
     feed: Feed
     notifications: Notifications | None = None  # the e-mail outbox (adapters/notifying.py)
 
-    def project_in_background(self) -> None:
-        """For a server: commands return once their events are durable and a thread of this
-        process keeps the read model up to date. Reads already wait until it holds every event
-        recorded so far (so a client reads its own changes back from whichever process answers)."""
-        self.app.on_recorded = self.projection.follow()
+    def project_in_background(self, every: float = PROJECT_EVERY) -> None:
+        """For a server: commands return once their events are durable, and a thread of this
+        process applies what every process recorded, every `every` seconds. Reads already wait
+        until the read model holds every event recorded so far (so a client reads its own
+        changes back from whichever process answers)."""
+        self.app.on_recorded = lambda _notification_id: None
+        self.projection.follow(every)
 
     def project_elsewhere(self) -> None:
-        """For one of several API processes whose parent keeps the read model up to date
-        (`serve --workers`, `follow_for_others`): commands return once their events are durable;
-        reads wait, as always, until the read model holds every event recorded so far."""
+        """For one of several API processes whose parent projects in the background (`serve
+        --workers`): commands return once their events are durable; reads wait as always."""
         self.app.on_recorded = lambda _notification_id: None
-
-    def follow_for_others(self, poll: float) -> None:
-        """For a process that records nothing itself: look for new events every `poll` seconds
-        and apply them, in one batch per look."""
-        self.projection.follow(poll=poll)
 
     def close(self) -> None:
         self.projection.stop_following()

@@ -85,23 +85,23 @@ class TrackingProjection:
         with self.engine.connect() as conn:
             return conn.execute(POSITION, {"projection": self.name}).scalar_one()
 
-    def follow(self, poll: float | None = None) -> Callable[[int], None]:
-        """Apply new notifications in a thread of this process's own, as soon as they are recorded,
-        in batches of whatever has accumulated; returns what to call when a notification is
-        recorded. A server does this so that a command need not wait for the read model: its
-        readers call `wait_for_head` instead. Nothing is lost if the process dies first: the next
-        reader, in any process, applies what is missing. With `poll` (seconds), it also looks for
-        notifications every so often: for a process that records none itself (`serve --workers`)."""
+    def follow(self, every: float) -> None:
+        """Apply new notifications in a thread of this process's own: every `every` seconds,
+        whatever any process has recorded meanwhile, in one transaction. A server does this so
+        that a command need not wait for the read model: its readers call `wait_for_head`
+        instead (and apply what is missing themselves, if they come first). Nothing is lost if
+        the process dies first: the next reader, in any process, applies it. Measured with
+        `bench http`, 8 clients, one API process: a batch every 20 ms rather than a transaction
+        per commit took the server's CPU per scan from 0.74 to 0.65 ms."""
         if self._follower is None:
-            self._wake, self._stopping, self._poll = threading.Event(), False, poll
+            self._wake, self._stopping, self._every = threading.Event(), False, every
             self._follower = threading.Thread(target=self._follow, name=f"{self.name} projection", daemon=True)
             self._follower.start()
-        return lambda _notification_id: self._wake.set()
 
     def _follow(self) -> None:
         pause = self.FIRST_PAUSE
         while True:
-            self._wake.wait(self._poll)
+            self._wake.wait(self._every)
             self._wake.clear()
             if self._stopping:
                 return
@@ -113,7 +113,6 @@ class TrackingProjection:
                 self._failing_until = time.monotonic() + pause
                 time.sleep(pause)
                 pause = min(pause * 2, self.LAST_PAUSE)
-                self._wake.set()
             else:
                 pause, self._failing_until = self.FIRST_PAUSE, 0.0
 

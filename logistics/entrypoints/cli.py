@@ -19,8 +19,6 @@ from logistics.bootstrap import rebuild_read_model as rebuild_model
 from logistics.domain.errors import DomainError
 from logistics.entrypoints.demo import load_demo as run_demo
 
-PARENT_POLL = 0.02  # seconds between `serve --workers`'s looks for new events to project
-
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
     click.echo(json.dumps(data, indent=2, default=str) if as_json else text)
@@ -245,10 +243,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: boo
         from logistics.entrypoints.web import PROJECTED_BY_PARENT
 
         def project() -> Callable[[], None]:
-            """The parent keeps the read model up to date, in batches: its API processes spend
-            no time on it, and with SQLite take the write lock only for commands."""
+            """The parent keeps the read model up to date: its API processes spend no time on it."""
             follower = bootstrap(url)
-            follower.follow_for_others(poll=PARENT_POLL)
+            follower.project_in_background()
             return follower.close
 
         os.environ[PROJECTED_BY_PARENT] = "1"
