@@ -71,6 +71,8 @@ class Operations:
             return None
         if not isinstance(data, dict) or not isinstance(query := data.get("query"), str):
             return None
+        if _any_float(data.get("variables")) or _any_float(data.get("extensions")):
+            data = json.loads(body)  # orjson reads an integer beyond 64 bits as a float: the exact value it was
         variables, name, extensions = data.get("variables"), data.get("operationName"), data.get("extensions")
         if not (isinstance(variables, dict) or variables is None) or not (isinstance(name, str) or name is None) \
                 or not (isinstance(extensions, dict) or extensions is None):
@@ -98,6 +100,16 @@ class Operations:
             self.schema.process_errors(result.errors)
             reply["errors"] = [error.formatted for error in masked(result.errors)]
         return reply
+
+
+def _any_float(value: Any) -> bool:
+    if type(value) is float:
+        return True
+    if type(value) is dict:
+        return any(_any_float(v) for v in value.values())
+    if type(value) is list:
+        return any(_any_float(v) for v in value)
+    return False
 
 
 async def read_body(receive: Receive) -> bytes | None:
@@ -142,7 +154,7 @@ def answered_here(scope: Scope) -> bool:
 async def send_json(send: Send, reply: dict[str, Any], status: int = 200) -> None:
     try:
         body = orjson.dumps(reply)
-    except TypeError:  # what orjson refuses (an integer beyond 64 bits in a JSON scalar) the standard library takes
+    except TypeError:  # what orjson refuses to write (an integer beyond 64 bits in a JSON scalar) the standard library takes
         body = json.dumps(reply).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})

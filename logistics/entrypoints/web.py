@@ -68,7 +68,7 @@ def authenticate(system: System, conn: HTTPConnection) -> Principal | None:
         account = system.accounts.authenticate_token(header[7:])
         if account is None:
             return None
-    elif conn.session.get(SESSION_KEY):
+    elif "session" in conn.scope and conn.session.get(SESSION_KEY):  # no session: a request TokenShortcut sent
         account = system.accounts.session_account(str(conn.session[SESSION_KEY]))
     if account is None:
         return None
@@ -226,6 +226,11 @@ def create_app(system: System) -> "TokenShortcut":
     return TokenShortcut(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), graphql)
 
 
+def _authorization(scope: Scope) -> bytes:
+    """The first Authorization header, the one `authenticate` reads (as Starlette's Headers.get does)."""
+    return next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+
+
 class TokenShortcut:
     """Sends a GraphQL request that bears an API token (a station's scan, a script) straight to the
     GraphQL view: it needs no session cookie and no routing. Everything else goes to the app."""
@@ -235,7 +240,7 @@ class TokenShortcut:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql" and scope["method"] == "POST" \
-                and any(name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]):
+                and _authorization(scope)[:7].lower() == b"bearer ":
             await self.graphql(scope, receive, send)
         else:
             await self.app(scope, receive, send)
