@@ -70,6 +70,7 @@ class Database:
             "POSTGRES_PASSWORD": self.url.password or "",
             "POSTGRES_POOL_SIZE": "5",  # per process: at most 25 connections in all (see engine())
             "POSTGRES_MAX_OVERFLOW": "5",
+            "APPLICATION_RECORDER_TOPIC": "logistics.adapters.postgres_writes:PostgresGroupCommitRecorder",
         }
 
     @contextmanager

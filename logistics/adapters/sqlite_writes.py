@@ -10,11 +10,7 @@ between processes, which the kernel hands to the next waiter the moment it is re
 releases by itself if its holder is killed. SQLite's own locking still guards the data.
 
 `GroupCommitRecorder` is the event store's recorder: concurrent callers' events are written
-by whichever of them takes the lock first, in one transaction and one fsync (a group commit).
-Each caller's events go in under a savepoint of their own, so a caller whose events conflict
-(another command appended the same aggregate version first) gets the library's IntegrityError
-and retries, as it would alone, while the others' events commit. A failed commit fails every
-caller in the group: none of them was acknowledged.
+by whichever of them takes the lock first, in one transaction and one fsync (group_commit.py).
 """
 
 from __future__ import annotations
@@ -24,11 +20,13 @@ import os
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 from eventsourcing.persistence import DatabaseError, IntegrityError, OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from logistics.adapters.group_commit import GroupCommit
+
 
 class WriteLock:
     """Re-entrant: a thread already holding it may take it again. `threads` alone is the
@@ -73,14 +71,6 @@ def write_lock(path: str | os.PathLike[str]) -> WriteLock:
         return _LOCKS.setdefault(key, WriteLock(key))
 
 
-@dataclass(eq=False)  # compared by identity: two callers may well send equal events
-class _Pending:
-    events: Sequence[StoredEvent]
-    done: threading.Event = field(default_factory=threading.Event)
-    ids: Sequence[int] | None = None
-    error: BaseException | None = None
-
-
 class _SingleStatementReads:
     """The library's SQLite datastore, except that its reads (`transaction(commit=False)`: an
     aggregate's events, the notification log, the last notification id; one SELECT each) run on
@@ -119,66 +109,30 @@ class _SingleStatementReads:
             cursor.close()
 
 
-class GroupCommitRecorder(SQLiteApplicationRecorder):
-    """The SQLite application recorder, committing concurrent `insert_events` calls together."""
-
-    MAX_GROUP = 64
+class GroupCommitRecorder(GroupCommit, SQLiteApplicationRecorder):
+    """The SQLite application recorder, committing concurrent `insert_events` calls together,
+    the leader holding the database's write lock (in the process, then across processes)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.datastore = _SingleStatementReads(self.datastore)  # type: ignore[assignment]
         self._lock = write_lock(self.datastore.pool.db_name)
-        self._queue: list[_Pending] = []
-        self._queue_guard = threading.Lock()
+        self._start_group_commit(threads=self._lock.threads, leading=self._lock)
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        mine = _Pending(stored_events)
-        with self._queue_guard:
-            self._queue.append(mine)
-        try:
-            while not mine.done.is_set():
-                with self._lock.threads:  # a follower whose events a leader committed meanwhile goes no further
-                    if mine.done.is_set():
-                        break
-                    with self._lock:  # the leader: commits what is queued, its own events among them
-                        with self._queue_guard:
-                            group, self._queue = self._queue[:self.MAX_GROUP], self._queue[self.MAX_GROUP:]
-                        self._commit(group)
-        except BaseException:  # interrupted before its events were taken: they must never be committed later
-            with self._queue_guard:
-                queued = any(p is mine for p in self._queue)
-                self._queue = [p for p in self._queue if p is not mine]
-            if queued:
-                raise
-            mine.done.wait()  # a leader has them: its outcome is this caller's
-        if mine.error is not None:
-            raise type(mine.error)(mine.error) from mine.error  # each caller its own exception object
-        return mine.ids
-
-    def _commit(self, group: list[_Pending]) -> None:
-        """One transaction; each caller's events under a savepoint, so a caller whose events fail
-        (a conflict, a bad value) fails alone. Outcomes are published only after the commit."""
+    def _write_group(self, batches: list[Sequence[StoredEvent]]) \
+            -> tuple[dict[int, Sequence[int] | None], dict[int, BaseException]]:
         ids: dict[int, Sequence[int] | None] = {}
         errors: dict[int, BaseException] = {}
-        try:
-            with self.datastore.transaction(commit=True) as c:
-                for n, pending in enumerate(group):
-                    c.execute("SAVEPOINT command")
+        with self.datastore.transaction(commit=True) as c:
+            for n, events in enumerate(batches):
+                c.execute("SAVEPOINT command")
+                try:
+                    ids[n] = self._insert_events(c, events)
+                except Exception as e:  # noqa: BLE001 - this caller's alone, if the transaction survived it
                     try:
-                        ids[n] = self._insert_events(c, pending.events)
-                    except Exception as e:  # noqa: BLE001 - this caller's alone, if the transaction survived it
-                        try:
-                            c.execute("ROLLBACK TO command")
-                        except sqlite3.Error:
-                            raise e from None
-                        errors[n] = IntegrityError(e) if isinstance(e, sqlite3.IntegrityError) else e
-                    c.execute("RELEASE command")
-        except BaseException as e:  # the commit failed or was interrupted: nothing in the group was recorded
-            for n, pending in enumerate(group):
-                pending.error = errors.get(n) or e
-        else:
-            for n, pending in enumerate(group):
-                pending.ids, pending.error = ids.get(n), errors.get(n)
-        finally:
-            for pending in group:
-                pending.done.set()
+                        c.execute("ROLLBACK TO command")
+                    except sqlite3.Error:
+                        raise e from None
+                    errors[n] = IntegrityError(e) if isinstance(e, sqlite3.IntegrityError) else e
+                c.execute("RELEASE command")
+        return ids, errors

@@ -1,0 +1,52 @@
+"""Concurrent commands of one process committed together on PostgreSQL.
+
+eventsourcing's PostgreSQL recorder takes an EXCLUSIVE lock on the events table in every
+transaction that inserts events (so that notification ids commit in the order they are issued),
+and holds it until the commit: commands from every process take turns, one commit each.
+`PostgresGroupCommitRecorder` writes the commands queued in this process meanwhile in one such
+transaction (group_commit.py): one lock, one NOTIFY, one commit for the group, each command's
+events under a savepoint of their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import nullcontext
+from typing import Any, Sequence
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.utils import retry
+from psycopg.pq import TransactionStatus
+
+from logistics.adapters.group_commit import GroupCommit
+
+
+class PostgresGroupCommitRecorder(GroupCommit, PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # PostgreSQL's table lock orders the processes; in this one, the leader is whoever holds this
+        self._start_group_commit(threads=threading.Lock(), leading=nullcontext())
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's insert_events
+    def _write_group(self, batches: list[Sequence[StoredEvent]]) \
+            -> tuple[dict[int, Sequence[int] | None], dict[int, BaseException]]:
+        ids: dict[int, Sequence[int] | None] = {}
+        errors: dict[int, BaseException] = {}
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            for n, events in enumerate(batches):
+                if not events:
+                    ids[n] = None
+                    continue
+                try:
+                    with conn.transaction():  # a savepoint: a command whose events fail, fails alone
+                        PostgresAggregateRecorder._insert_stored_events(self, curs, events)
+                        ids[n] = self._fetch_ids_after_insert_events(curs, events)
+                except Exception as e:  # noqa: BLE001 - this command's alone, if the transaction survived it
+                    if conn.info.transaction_status != TransactionStatus.INTRANS:
+                        raise
+                    errors[n] = IntegrityError(str(e)) if isinstance(e, psycopg.IntegrityError) else e
+        return ids, errors
