@@ -8,9 +8,10 @@ import threading
 import time
 from uuid import uuid4
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError, StoredEvent
 
 from logistics.adapters.group_commit import GroupCommit
+from logistics.adapters.sqlite_writes import GroupCommitRecorder
 from tests.helpers import ADMIN, STORES
 
 LOCATIONS = ("loc-stores-a1", "loc-stores-a2", "loc-stores-b1")
@@ -76,10 +77,41 @@ def test_a_conflict_or_a_bad_value_in_a_group_fails_only_its_own_command_and_the
         t.join()
 
     assert isinstance(results.pop("same version again"), IntegrityError)  # the application retries it
-    bad = results.pop("a bad value")
-    assert isinstance(bad, Exception) and not isinstance(bad, IntegrityError)
-    ids = [*results["first"], *results["two events"], *results["another"]]  # (PostgreSQL's may have gaps)
+    bad = results.pop("a bad value")  # the library's own error, as the driver's would be converted alone
+    assert isinstance(bad, PersistenceError) and not isinstance(bad, IntegrityError), repr(bad)
+    ids = [*results["first"], *results["two events"], *results["another"]]
     assert ids == sorted(ids) and ids[0] > head and len(set(ids)) == 4
+    if isinstance(recorder, GroupCommitRecorder):  # SQLite's have no gaps (PostgreSQL's sequence may)
+        assert ids == [head + 1, head + 2, head + 3, head + 4]
     recorded = recorder.select_notifications(start=head, limit=10, inclusive_of_start=False)
     assert [(n.originator_id, n.originator_version) for n in recorded] == [(first, 1), (second, 1), (second, 2),
                                                                            (other, 1)]
+
+
+def test_an_interrupted_leader_keeps_its_interrupt_and_the_others_get_an_error_they_retry(system, monkeypatch):
+    recorder = system.app.recorder
+
+    def interrupted(batches):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recorder, "_write_group", interrupted)
+    results: dict[str, BaseException | object] = {}
+
+    def command(name: str) -> None:
+        try:
+            results[name] = recorder.insert_events([_event(uuid4(), 1)])
+        except BaseException as e:  # noqa: BLE001 - the outcome is what we examine
+            results[name] = e
+
+    with recorder._threads:  # one group of three
+        threads = [threading.Thread(target=command, args=(name,)) for name in "abc"]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while len(recorder._queue) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    for t in threads:
+        t.join()
+    outcomes = sorted(type(r).__name__ for r in results.values())
+    assert outcomes == ["KeyboardInterrupt", "OperationalError", "OperationalError"], results
+    assert all(isinstance(r, (KeyboardInterrupt, OperationalError)) for r in results.values())

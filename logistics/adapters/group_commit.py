@@ -17,9 +17,33 @@ from __future__ import annotations
 import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Sequence
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing import persistence
+from eventsourcing.persistence import OperationalError, StoredEvent
+
+# PEP 249's exceptions, most specific first: sqlite3 and psycopg both have them, and so has the library.
+PEP_249 = ("IntegrityError", "InterfaceError", "OperationalError", "DataError", "InternalError", "ProgrammingError",
+           "NotSupportedError", "DatabaseError")
+INTERRUPTED = "the commit of this command's group was interrupted: nothing in it was recorded; try again"
+
+
+def library_error(error: Exception, driver: ModuleType) -> Exception:
+    """A driver's exception as the library's own (as its datastores convert them), so that the
+    application's retries (of an IntegrityError, an OperationalError) see it."""
+    for name in PEP_249:
+        if isinstance(error, getattr(driver, name)):
+            return getattr(persistence, name)(str(error))
+    return persistence.PersistenceError(str(error)) if isinstance(error, driver.Error) else error
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """Each caller raises an exception object of its own (a traceback is per raise)."""
+    try:
+        return type(error)(*error.args)
+    except Exception:  # noqa: BLE001 - a class that cannot be made from its args: the object itself
+        return error
 
 
 @dataclass(eq=False)  # compared by identity: two callers may well send equal events
@@ -54,7 +78,8 @@ class GroupCommit:
                     with self._leading:  # the leader: commits what is queued, its own events among them
                         with self._queue_guard:
                             group, self._queue = self._queue[:self.MAX_GROUP], self._queue[self.MAX_GROUP:]
-                        self._commit(group)
+                        if group:
+                            self._commit(group, leader=mine)
         except BaseException:  # interrupted before its events were taken: they must never be committed later
             with self._queue_guard:
                 queued = any(p is mine for p in self._queue)
@@ -63,15 +88,18 @@ class GroupCommit:
                 raise
             mine.done.wait()  # a leader has them: its outcome is this caller's
         if mine.error is not None:
-            raise type(mine.error)(mine.error) from mine.error  # each caller its own exception object
+            error = _own_copy(mine.error)
+            if error is mine.error:
+                raise error
+            raise error from mine.error
         return mine.ids
 
-    def _commit(self, group: list[_Pending]) -> None:
+    def _commit(self, group: list[_Pending], leader: _Pending) -> None:
         try:
             ids, errors = self._write_group([pending.events for pending in group])
         except BaseException as e:  # the commit failed or was interrupted: nothing in the group was recorded
-            for pending in group:
-                pending.error = e
+            for pending in group:  # an interrupt (KeyboardInterrupt...) is the leader's alone
+                pending.error = e if isinstance(e, Exception) or pending is leader else OperationalError(INTERRUPTED)
         else:
             for n, pending in enumerate(group):
                 pending.ids, pending.error = ids.get(n), errors.get(n)

@@ -15,12 +15,12 @@ from contextlib import nullcontext
 from typing import Any, Sequence
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.pq import TransactionStatus
 
-from logistics.adapters.group_commit import GroupCommit
+from logistics.adapters.group_commit import GroupCommit, library_error
 
 
 class PostgresGroupCommitRecorder(GroupCommit, PostgresApplicationRecorder):
@@ -48,5 +48,5 @@ class PostgresGroupCommitRecorder(GroupCommit, PostgresApplicationRecorder):
                 except Exception as e:  # noqa: BLE001 - this command's alone, if the transaction survived it
                     if conn.info.transaction_status != TransactionStatus.INTRANS:
                         raise
-                    errors[n] = IntegrityError(str(e)) if isinstance(e, psycopg.IntegrityError) else e
+                    errors[n] = library_error(e, psycopg)
         return ids, errors

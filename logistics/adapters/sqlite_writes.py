@@ -22,10 +22,10 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
-from eventsourcing.persistence import DatabaseError, IntegrityError, OperationalError, StoredEvent
+from eventsourcing.persistence import DatabaseError, OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from logistics.adapters.group_commit import GroupCommit
+from logistics.adapters.group_commit import GroupCommit, library_error
 
 
 class WriteLock:
@@ -133,6 +133,6 @@ class GroupCommitRecorder(GroupCommit, SQLiteApplicationRecorder):
                         c.execute("ROLLBACK TO command")
                     except sqlite3.Error:
                         raise e from None
-                    errors[n] = IntegrityError(e) if isinstance(e, sqlite3.IntegrityError) else e
+                    errors[n] = library_error(e, sqlite3)
                 c.execute("RELEASE command")
         return ids, errors
