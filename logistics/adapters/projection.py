@@ -94,32 +94,29 @@ class TrackingProjection:
         `bench http`, 8 clients, one API process: a batch every 20 ms rather than a transaction
         per commit took the server's CPU per scan from 0.74 to 0.65 ms."""
         if self._follower is None:
-            self._wake, self._stopping, self._every = threading.Event(), False, every
-            self._follower = threading.Thread(target=self._follow, name=f"{self.name} projection", daemon=True)
+            self._stop = threading.Event()
+            self._follower = threading.Thread(target=self._follow, args=(every,), name=f"{self.name} projection",
+                                              daemon=True)
             self._follower.start()
 
-    def _follow(self) -> None:
+    def _follow(self, every: float) -> None:
         pause = self.FIRST_PAUSE
-        while True:
-            self._wake.wait(self._every)
-            self._wake.clear()
-            if self._stopping:
-                return
+        while not self._stop.wait(every):
             try:  # up to what was recorded when woken: readers waiting on the lock get their turn between
                 self.catch_up(stop=self.app.recorder.max_notification_id() or 0)
             except Exception:  # noqa: BLE001 - logged; tried again, less and less often
                 logger.error("the %s projection could not catch up; trying again in %.1f s (until it does, "
                              "reads answer from the read model as it is)", self.name, pause, exc_info=True)
                 self._failing_until = time.monotonic() + pause
-                time.sleep(pause)
+                if self._stop.wait(pause):
+                    return
                 pause = min(pause * 2, self.LAST_PAUSE)
             else:
                 pause, self._failing_until = self.FIRST_PAUSE, 0.0
 
     def stop_following(self) -> None:
         if self._follower is not None:
-            self._stopping = True
-            self._wake.set()
+            self._stop.set()
             self._follower.join(timeout=30)
             self._follower = None
 
