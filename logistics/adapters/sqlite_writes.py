@@ -22,7 +22,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
-from eventsourcing.persistence import DatabaseError, OperationalError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from logistics.adapters.group_commit import GroupCommit, library_error
@@ -101,10 +101,8 @@ class _SingleStatementReads:
         cursor = connection.cursor()
         try:
             yield cursor
-        except sqlite3.OperationalError as e:  # as the library raises them, for its callers' retries
-            raise OperationalError(e) from e
-        except sqlite3.DatabaseError as e:
-            raise DatabaseError(e) from e
+        except sqlite3.Error as e:  # as the library raises them, for its callers' retries
+            raise library_error(e, sqlite3) from e
         finally:
             cursor.close()
 

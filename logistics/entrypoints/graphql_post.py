@@ -33,8 +33,6 @@ from logistics.api.schema import LIMITS, MAX_TOKENS, masked
 
 ANSWERED_HERE = (OperationType.QUERY, OperationType.MUTATION)
 STREAMING = ("multipart/mixed", "text/event-stream")  # asked-for replies that only strawberry's view gives
-
-
 SUBSCRIPTION_OVER_POST = ("a subscription is served over a websocket at /graphql (protocol graphql-transport-ws), "
                          "not over POST; POST takes queries and mutations")
 
