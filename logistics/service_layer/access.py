@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from logistics.domain.by import By
-from logistics.domain.errors import AccessDenied
+from logistics.domain.errors import AccessDenied, AlreadyExists
 
 MEMBER, STORES, BEAMLINE, ADMIN = "member", "stores", "beamline", "admin"
 STAFF = frozenset({STORES, BEAMLINE, ADMIN})
@@ -77,3 +77,10 @@ class Principal:
             allowed = sorted(STAFF_COMMANDS.get(command, frozenset()) | {ADMIN})
             raise AccessDenied(f"{command.replace('_', ' ')} needs the role {' or '.join(allowed)}; "
                                f"{self.name} has {', '.join(sorted(self.roles)) or 'no role'}")
+
+
+def taken_by_another_proposal(barcode: str) -> AlreadyExists:
+    """A container barcode registered to a proposal the principal cannot see: it stays theirs,
+    and nothing about it is told, only that the barcode is taken."""
+    return AlreadyExists(f"barcode {barcode!r} is already registered to another proposal: "
+                         "use another barcode, or ask the facility if this container is yours")

@@ -7,7 +7,7 @@ the whole import is one atomic save.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from logistics.domain import identifiers as ids
 from logistics.domain import packing
@@ -16,6 +16,7 @@ from logistics.domain.catalogue import SampleKind
 from logistics.domain.container import Container
 from logistics.domain.errors import DomainError, InvalidValue, UnknownBarcode
 from logistics.domain.sample import Sample
+from logistics.service_layer.access import taken_by_another_proposal
 
 COLUMNS = ("container_barcode", "container_type", "parent_barcode", "container_position",
            "sample_position", "sample_name", "sample_kind")
@@ -55,8 +56,13 @@ def _typed(kind: SampleKind, column: str, text: str) -> Any:
     return text
 
 
-def import_rows(app: Any, dewar_barcode: str, rows: list[dict[str, Any]], by: By) -> int:
-    """Pack the rows' containers and samples into the dewar; returns how many samples were added."""
+def import_rows(app: Any, dewar_barcode: str, rows: list[dict[str, Any]], by: By,
+                may_take: Callable[[str | None], bool]) -> int:
+    """Pack the rows' containers and samples into the dewar; returns how many samples were added.
+
+    A container already registered to a proposal other than the dewar's is packed only when
+    `may_take(its proposal)` (the session passes the principal's visibility rule); otherwise its
+    row is refused as `addContainer` refuses it, saying nothing about whose it is."""
     def command() -> tuple[list[Any], int]:
         dewar = app.dewar(dewar_barcode)
         dewar.require_packable()
@@ -78,7 +84,7 @@ def import_rows(app: Any, dewar_barcode: str, rows: list[dict[str, Any]], by: By
             if missing:
                 continue
             try:
-                box = _container(app, boxes, row, dewar, by, changed)
+                box = _container(app, boxes, row, dewar, by, changed, may_take)
             except DomainError as e:
                 fail(_column_of(e.message, "container"), e.message)
                 continue
@@ -131,14 +137,18 @@ def import_rows(app: Any, dewar_barcode: str, rows: list[dict[str, Any]], by: By
 
 
 def _container(app: Any, boxes: dict[str, Container], row: dict[str, str], dewar: Any, by: By,
-               changed: list[Any]) -> Container:
+               changed: list[Any], may_take: Callable[[str | None], bool]) -> Container:
     code = ids.container_barcode(row["container_barcode"])
     if code in boxes:
         return boxes[code]
-    ctype = app.catalogue.container_type(row["container_type"])
     try:
         box = app.container(code)
+        if box.proposal != dewar.proposal and not may_take(box.proposal):
+            raise taken_by_another_proposal(code)
     except UnknownBarcode:
+        box = None
+    ctype = app.catalogue.container_type(row["container_type"])
+    if box is None:
         box = Container(barcode=code, container_type=ctype.code, proposal=dewar.proposal, **by.fields)
         changed.append(app._claim(code, "container", box.id, by))
     if box.parent is None or box.dewar_id != str(dewar.id):

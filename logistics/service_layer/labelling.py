@@ -84,9 +84,11 @@ def gather(session: Session, shipment_id: str) -> ShipmentLabels:
     for dewar_row in session.views.dewars_of_shipments([row["id"]]):
         boxes = session.views.containers_in([dewar_row["id"]])
         held = session.views.samples_in([b["id"] for b in boxes]) if boxes else []
+        # Only the shipment's own proposal's samples: a puck the facility repacked still holds its owners'.
         containers = [{"barcode": b["barcode"], "type": b["container_type"],
                        "samples": sorted(([s["position"], s["name"], s["kind"]] for s in held
-                                          if s["container_id"] == b["id"]), key=lambda s: int(s[0] or 0))}
+                                          if s["container_id"] == b["id"] and s["proposal"] == row["proposal"]),
+                                         key=lambda s: int(s[0] or 0))}
                       for b in boxes]
         dewars.append(PackedDewar(barcode=dewar_row["barcode"], facility_code=dewar_row["facility_code"],
                                   containers=containers, return_courier=dewar_row["return_courier"],

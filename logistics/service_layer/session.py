@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from logistics.domain.errors import AccessDenied, NotFound, UnknownBarcode
-from logistics.service_layer.access import Principal
+from logistics.service_layer.access import Principal, taken_by_another_proposal
 from logistics.service_layer.application import Logistics
 
 
@@ -89,7 +89,6 @@ class Session:
     def _require_own_or_new_container(self, barcode: str) -> None:
         """A puck already registered to a proposal this principal cannot see stays theirs, and
         nothing about it is told: only that the barcode is taken."""
-        from logistics.domain.errors import AlreadyExists
         from logistics.domain.identifiers import container_barcode
         code = container_barcode(barcode)
         try:
@@ -98,14 +97,13 @@ class Session:
             return
         row = self.views.row(kind, entity_id)
         if kind != "container" or row is None or not self.principal.sees(row["proposal"]):
-            raise AlreadyExists(f"barcode {code!r} is already registered to another proposal: "
-                                "use another barcode, or ask the facility if this container is yours")
+            raise taken_by_another_proposal(code)
 
     def import_contents(self, dewar: str, rows: list[dict[str, Any]]) -> int:
         """Containers and samples from spreadsheet rows into one of the principal's dewars, in one save."""
         from logistics.service_layer.importing import import_rows
         self._on_barcode("add_container", dewar)
-        return import_rows(self.app, dewar, rows, self.principal.by)
+        return import_rows(self.app, dewar, rows, self.principal.by, may_take=self.principal.sees)
 
     def remove_container(self, barcode: str) -> None:
         self._on_barcode("remove_container", barcode)
