@@ -6,6 +6,7 @@ Where it does not answer the PostgreSQL runs are skipped, except in CI, where th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -52,6 +53,20 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_event_loop_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A module must not leave an event loop running in the main thread: the next module in the same
+    xdist worker (whichever it is: the suite runs in any file order) could not start its own.
+    Playwright's sync API does exactly that while it is open, so the browser fixtures are per module.
+    Being the outermost module fixture, this checks after every other module fixture is torn down."""
+    yield
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    pytest.fail(f"{request.module.__name__} left an event loop running in the main thread ({loop!r})")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -3,7 +3,10 @@ against a real `logistics serve` on SQLite, one server per test module.
 
 Fixtures:
 * `server`: the served app with the demo data and an API token per demo account (module scope);
-* `browser`: one headless Chromium for the whole session;
+* `browser`: one headless Chromium per test module (not per session: Playwright's sync API keeps
+  its event loop marked as running in the main thread while it is open, and an asyncio test of
+  another file in the same worker then cannot start its own loop; tests/conftest.py checks that
+  no module leaves a loop running);
 * `sign_in(user, width=...)`: a new browser context signed in through /login, as a page;
   `ada`, `dorothy`, `stores` and `beamline` are those pages for the demo accounts;
 * `screenshot(page)`: saves the page into artifacts/screenshots/<test name>.png.
@@ -40,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
@@ -48,7 +51,7 @@ def playwright_driver() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     launched = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
     try:
