@@ -14,7 +14,8 @@ import pytest
 from stdnum.iso7064 import mod_37_2
 
 from logistics.domain.errors import InvalidBarcode, InvalidValue, UnknownBarcode
-from logistics.domain.identifiers import FacilityCodes, MailInBarcode, tracking_number
+from logistics.domain.identifiers import TRUNCATED_AT_LEAST, FacilityCodes, MailInBarcode, looks_like_mail_in, tracking_number
+from logistics.service_layer.application import barcode_key
 from tests.helpers import STORES, USER, at_facility, event_count, packed_dewar
 
 PROPOSALS = ["mx23694", "cm26459", "ee30522", "sm29811", "cy28843", "nt1", "bi999999"]
@@ -143,6 +144,66 @@ def test_a_hyphenated_beamline_barcode_with_noise_reads_as_itself():
     assert MailInBarcode.parse(f"  {str(code).upper()}\r\n") == code
 
 
+def _truncations(code: str) -> list[str]:
+    """Leading or trailing characters dropped (a scanner firing while a page loads), at least
+    TRUNCATED_AT_LEAST characters left."""
+    keep = range(TRUNCATED_AT_LEAST, len(code))
+    return [code[len(code) - k:] for k in keep] + [code[:k] for k in keep]
+
+
+def _hyphen_lost_or_doubled(code: str) -> list[str]:
+    lost = [code[:i] + code[i + 1:] for i, ch in enumerate(code) if ch == "-"]
+    doubled = [code[:i] + "-" + code[i:] for i in range(len(code) + 1)]
+    return [c for c in lost + doubled if c != code]
+
+
+def _refused_or_same_serial(code: MailInBarcode, misread: str) -> bool:
+    """A misread is refused by its text alone, or (1 in 37 of the characters lost or added
+    outside the serial pass the check) it keeps the code's own serial, which the facility-wide
+    serial claim refuses (tests below); it never reads as another allocated code."""
+    if not looks_like_mail_in(misread):
+        return False
+    try:
+        barcode_key(misread)
+    except InvalidBarcode as refused:
+        return "scan it again" in str(refused)
+    parsed = MailInBarcode.parse(misread)
+    return parsed.serial == code.serial and str(parsed) != str(code)
+
+
+@pytest.mark.parametrize("misreads", [_substitutions, _adjacent_swaps, _truncations, _hyphen_lost_or_doubled],
+                         ids=["one-character-changed", "neighbours-swapped", "leading-or-trailing-lost",
+                              "hyphen-lost-or-doubled"])
+def test_a_scanner_misreading_any_part_of_a_mail_in_barcode_gets_scan_it_again(misreads):
+    tried, slipped = 0, []
+    for code in ALLOCATED:
+        for misread in misreads(str(code)):
+            tried += 1
+            if not _refused_or_same_serial(code, misread.lower()):
+                slipped.append((str(code), misread))
+    assert tried >= 200 * 15
+    assert slipped == []
+
+
+@pytest.mark.parametrize("misread", [
+    "mxa3694-3-i04-0000022-6", "m2x3694-3-i04-0000022-6", "mx236943--i04-0000022-6",
+    "x23694-1-i03-0000001-3", "23694-1-i03-0000001-3", "mx23694-1-i03-0000", "-1-i03-0000001-3",
+    "mx23694-1i03-0000001-3", "mx23694--1-i03-0000001-3", "MX23694-1-I03-0000001",
+])
+def test_the_misreads_seen_at_stores_are_refused_as_misreads_not_unknown(misread):
+    with pytest.raises(InvalidBarcode) as refused:
+        barcode_key(misread)
+    assert misread in str(refused.value)
+    assert "scan it again" in str(refused.value)
+
+
+@pytest.mark.parametrize("barcode", ["DLS-MX-0007", "CPS-0001", "PUCK-12", "GB-0001", "ESRF-123", "E2E-0001",
+                                     "ALS-CASSETTE-7", "X23694"])
+def test_facility_codes_and_puck_barcodes_are_not_mistaken_for_misread_mail_in_codes(barcode):
+    assert not looks_like_mail_in(barcode)
+    assert barcode_key(barcode) == barcode
+
+
 # --- scanning mail-in dewars at stores -------------------------------------------------------
 
 
@@ -225,6 +286,68 @@ def test_a_misread_mail_in_barcode_cannot_be_booked_in_as_an_unexpected_dewar(sy
 
     with pytest.raises(InvalidBarcode):
         system.app.record_unexpected_arrival(misread, "loc-quarantine", "no paperwork", STORES)
+
+    assert event_count(system) == before
+
+
+def _misreads_of(barcode: str) -> list[str]:
+    changed = barcode.replace("mx23694", "mxa3694", 1)
+    swapped = barcode.replace("mx2", "m2x", 1)
+    doubled = barcode.replace("-1-", "--1-", 1)
+    lost_leading = barcode[1:]
+    lost_trailing = barcode[:-3]
+    return [changed, swapped, doubled, lost_leading, lost_trailing]
+
+
+def test_a_misread_anywhere_in_a_mail_in_barcode_is_refused_at_the_scan_and_changes_nothing(system):
+    _shipment, barcode = at_facility(system)
+    before = event_count(system)
+
+    for misread in _misreads_of(barcode):
+        with pytest.raises(InvalidBarcode) as refused:
+            system.app.scan_dewar(misread, "loc-stores-a1", STORES)
+        assert "scan it again" in str(refused.value), misread
+
+    assert event_count(system) == before
+    assert system.views.dewar(barcode)["where_code"] == "loc-goods-in"
+
+
+def test_stores_cannot_record_a_misread_mail_in_barcode_as_an_unexpected_arrival(system):
+    _shipment, barcode = at_facility(system)
+    before = event_count(system)
+
+    for misread in _misreads_of(barcode):
+        with pytest.raises(InvalidBarcode):
+            system.app.record_unexpected_arrival(misread, "loc-quarantine", "no paperwork", STORES)
+
+    assert event_count(system) == before
+    assert [d["barcode"] for d in system.views.dewars()] == [barcode]
+
+
+def _lost_characters_that_pass_the_check(barcode: str) -> list[str]:
+    code = MailInBarcode.parse(barcode)
+    passing = []
+    for i in range(len(barcode)):
+        for misread in (barcode[:i] + barcode[i + 1:], *(barcode[:i] + c + barcode[i:] for c in "0123456789")):
+            try:
+                if MailInBarcode.parse(misread).serial == code.serial and misread != barcode:
+                    passing.append(misread)
+            except InvalidBarcode:
+                pass
+    return passing
+
+
+def test_a_lost_or_extra_digit_that_happens_to_pass_the_check_is_still_refused_as_a_misread(system):
+    _shipment, barcode = at_facility(system)
+    passing = _lost_characters_that_pass_the_check(barcode)
+    assert passing, "1 in 37 of the digits lost or added outside the serial pass the check character"
+    before = event_count(system)
+
+    for misread in passing:
+        with pytest.raises(InvalidBarcode, match="belongs to another code.*scan it again"):
+            system.app.scan_dewar(misread, "loc-stores-a1", STORES)
+        with pytest.raises(InvalidBarcode, match="scan it again"):
+            system.app.record_unexpected_arrival(misread, "loc-quarantine", "no paperwork", STORES)
 
     assert event_count(system) == before
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stdnum.iso7064 import mod_37_2
 
@@ -99,7 +100,8 @@ class MailInBarcode:
         code = scanned(text).lower()
         match = MAIL_IN_RE.match(code)
         if not match:
-            raise InvalidBarcode(f"{text!r} is not a mail-in dewar barcode: expected {MAIL_IN_FORMAT}")
+            raise InvalidBarcode(f"{text!r} is not a whole mail-in dewar barcode: it was misread or mistyped; "
+                                 f"scan it again or type it exactly as printed ({MAIL_IN_FORMAT})")
         body = code[: -2]
         if not mod_37_2.is_valid(body.upper() + match["check"].upper(), alphabet=_CHECK_ALPHABET):
             raise InvalidBarcode(
@@ -111,10 +113,73 @@ class MailInBarcode:
 
 MAIL_IN_START_RE = re.compile(r"^[a-z]{2}[0-9]{1,6}-[0-9]")
 
+# The mail-in shape as a sequence of (character class, fewest, most); the beamline may end in -N.
+_D, _L, _LD, _H = "[0-9]", "[a-z]", "[a-z0-9]", "-"
+_SHAPES = [
+    [(_L, 2, 2), (_D, 1, 6), (_H, 1, 1), (_D, 1, 4), (_H, 1, 1), (_L, 1, 1), (_LD, 1, 9), *tail,
+     (_H, 1, 1), (_D, 7, 7), (_H, 1, 1), (_LD, 1, 1)]
+    for tail in ([], [(_H, 1, 1), (_D, 1, 1)])
+]
+
+
+def _atom(atom: tuple[str, int, int], fewest: int | None = None) -> str:
+    cls, lo, hi = atom
+    return f"{cls}{{{lo if fewest is None else fewest},{hi}}}"
+
+
+def _prefix_pattern(atoms: list[tuple[str, int, int]]) -> str:
+    """Any prefix of a string of this shape: some of the first atom, or all of it and a prefix of the rest."""
+    if not atoms:
+        return ""
+    return f"(?:{_atom(atoms[0])}{_prefix_pattern(atoms[1:])}|{_atom(atoms[0], 0)})"
+
+
+def _suffix_pattern(atoms: list[tuple[str, int, int]]) -> str:
+    """Any suffix: a suffix of the rest, or some of the first atom followed by the whole rest."""
+    if not atoms:
+        return ""
+    whole_rest = "".join(_atom(a) for a in atoms[1:])
+    return f"(?:{_atom(atoms[0], 0)}{whole_rest}|{_suffix_pattern(atoms[1:])})"
+
+
+_TRUNCATED_RE = re.compile("|".join(f"(?:{make(shape)})" for shape in _SHAPES
+                                    for make in (_prefix_pattern, _suffix_pattern)))
+# A scanner that drops characters keeps at least this many of a code before we call it a
+# truncated mail-in code: shorter remnants are too short to tell apart from other barcodes.
+TRUNCATED_AT_LEAST = 8
+# What a misread can turn a character into, one per character class of the mail-in shape:
+# the shape's classes are unions of digits, letters and the hyphen, so these three stand for
+# every character a scanner or a person could produce (anything else matches no class).
+_STAND_INS = "0a-"
+
+
+def _character_classes(text: str) -> str:
+    return "".join("0" if ch in "0123456789" else "a" if "a" <= ch <= "z" else "-" if ch == "-" else "?"
+                   for ch in text)
+
+
+@lru_cache(maxsize=4096)  # by the classes alone: every facility code or puck barcode has one of a few shapes
+def _near_mail_in_shape(shape: str) -> bool:
+    if MAIL_IN_START_RE.match(shape) or MAIL_IN_RE.match(shape):
+        return True
+    n = len(shape)
+    one_error = (
+        [shape[:i] + shape[i + 1:] for i in range(n)]  # a character too many (a hyphen doubled)
+        + [shape[:i] + c + shape[i:] for i in range(n + 1) for c in _STAND_INS]  # one lost (a hyphen lost)
+        + [shape[:i] + c + shape[i + 1:] for i in range(n) for c in _STAND_INS if c != shape[i]]  # one changed
+        + [shape[:i] + shape[i + 1] + shape[i] + shape[i + 2:] for i in range(n - 1) if shape[i] != shape[i + 1]]
+    )
+    if any(MAIL_IN_RE.match(candidate) for candidate in one_error):
+        return True
+    return n >= TRUNCATED_AT_LEAST and _TRUNCATED_RE.fullmatch(shape) is not None
+
 
 def looks_like_mail_in(text: str) -> bool:
-    """True when the text starts like a mail-in barcode (proposal and visit), even if misread."""
-    return bool(MAIL_IN_START_RE.match(scanned(text).lower()))
+    """True when the text is a mail-in barcode or could be one read with one error: a character
+    changed, added or lost (a hyphen doubled or dropped), two neighbours swapped, or leading or
+    trailing characters missing (at least TRUNCATED_AT_LEAST left). Such text is a misread."""
+    code = scanned(text).lower()
+    return len(code) <= 64 and _near_mail_in_shape(_character_classes(code))
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,7 @@ class Simulation:
         dewar = Dewar(barcode=str(code), kind="parcel" if technique in ("sm", "ee") else "dewar", facility_code=None,
                       shipment_id=shipment.id, proposal=shipment.proposal, **USER.fields)
         self.claim(str(code), "dewar", dewar, USER)
+        self.claim(f"{code.serial:07d}", "dewar", dewar, USER, namespace="dewar-serial")
         self.keep(self.counter)
         return dewar
 

@@ -33,6 +33,7 @@ from logistics.domain.sample import Sample
 from logistics.domain.shipment import Shipment, safety_level
 
 BARCODE = "barcode"
+SERIAL = "dewar-serial"  # each mail-in serial is allocated once, facility-wide: a claim names its one code
 RETRY_SECONDS, RETRIES = 5.0, 200  # how long, and how often at most, a command overtaken by others' saves tries again
 LOCATION_KINDS = ("storage",)
 logger = logging.getLogger("logistics.application")
@@ -140,13 +141,25 @@ class Logistics(Application):
             raise AlreadyExists(f"{namespace} {key!r} is already registered")
         return Claim(namespace=namespace, key=key, entity_type=entity_type, entity_id=str(entity_id), **by.fields)
 
+    def _refuse_misread_serial(self, text: str, key: str) -> None:
+        """A mail-in code whose check character passes but whose serial belongs to another code:
+        a character lost or added outside the serial (1 in 37 of those pass the check) is a misread."""
+        if ids.looks_like_mail_in(key):
+            serial = f"{ids.MailInBarcode.parse(key).serial:07d}"
+            if claim_id(SERIAL, serial) in self.repository:
+                raise ids.InvalidBarcode(
+                    f"{text!r} is not a barcode we allocated (its serial {serial} belongs to another code): "
+                    "it was misread or mistyped; scan it again or type it exactly as printed")
+
     def resolve(self, barcode: str) -> tuple[str, UUID]:
         """Which entity a scanned or typed barcode names: (type, id)."""
-        key = claim_id(BARCODE, barcode_key(barcode))
+        code = barcode_key(barcode)
+        key = claim_id(BARCODE, code)
         if key not in self._claims:
             try:
                 claim = self.repository.get(key)
             except AggregateNotFoundError:
+                self._refuse_misread_serial(barcode, code)
                 raise UnknownBarcode(f"no dewar or container has the barcode {barcode!r}") from None
             self._claims[key] = (claim.entity_type, UUID(claim.entity_id))
         return self._claims[key]
@@ -309,7 +322,8 @@ class Logistics(Application):
             dewar = Dewar(barcode=str(code), kind=kind, facility_code=None, shipment_id=shipment.id,
                           proposal=shipment.proposal, **by.fields)
             shipment.add_dewar(str(dewar.id), by)
-            return [counter, dewar, shipment, self._claim(str(code), "dewar", dewar.id, by, allocated=True)], str(code)
+            return [counter, dewar, shipment, self._claim(str(code), "dewar", dewar.id, by, allocated=True),
+                    self._claim(f"{code.serial:07d}", "dewar", dewar.id, by, namespace=SERIAL, allocated=True)], str(code)
         return self._run(command)
 
     def add_facility_dewar(self, shipment_id: UUID | str, code: str, by: By) -> str:
@@ -523,6 +537,7 @@ class Logistics(Application):
     def record_unexpected_arrival(self, barcode: str, location: str, note: str, by: By) -> dict[str, Any]:
         key = barcode_key(barcode)
         location = self.location(location)
+        self._refuse_misread_serial(barcode, key)
 
         def command() -> tuple[list[Any], dict[str, Any]]:
             dewar = Dewar(barcode=key, kind="dewar", facility_code=None, shipment_id=None, proposal=None, **by.fields)
