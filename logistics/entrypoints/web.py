@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -33,6 +33,7 @@ from logistics.service_layer.labelling import print_labels
 from logistics.service_layer.access import Principal
 from logistics.service_layer.session import Session
 from logistics.entrypoints import graphql_post
+from logistics.entrypoints.graphiql import offline_html
 from logistics.entrypoints.pages import build_pages, templates
 
 SESSION_KEY = "account"
@@ -115,6 +116,10 @@ class LogisticsGraphQL(GraphQL):
                                     super().__call__)
             return
         await super().__call__(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Strawberry's GraphiQL page with its scripts served from here: facility networks are often closed."""
+        return HTMLResponse(offline_html())
 
     async def get_context(self, request: Any, response: Any) -> Context | None:
         principal: Principal | None = request.scope.get("state", {}).get("principal")
