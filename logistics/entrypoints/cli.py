@@ -231,9 +231,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: boo
     url = system.database.url.render_as_string(hide_password=False)
     system.close()
     os.environ["LOGISTICS_DATABASE_URL"] = url
+    sign_in = f"  sign in:  http://{host}:{port}/login\n"
+    if with_demo:
+        from logistics.entrypoints.demo import demo_accounts, demo_password
+
+        sign_in += "".join(f"            {line}\n" for line in ["demo accounts:", *demo_accounts(data)]) + \
+            f"            each password is {demo_password('')!r} and the username, e.g. {demo_password('ada')}\n"
     click.echo(f"serving {system.database.url.render_as_string(hide_password=True)} on http://{host}:{port}\n"
-               f"  sign in:  http://{host}:{port}/login  (demo accounts: ada, dorothy, stores, beamline, admin;\n"
-               f"            each password is demo- and the username, e.g. demo-ada)\n"
+               f"{sign_in}"
                f"  GraphQL:  http://{host}:{port}/graphql  (GraphiQL in the browser; scripts send\n"
                f"            'Authorization: Bearer TOKEN' from 'logistics token create --user NAME')", err=True)
     app, options = "logistics.entrypoints.web:app_from_environment", dict(factory=True, log_level="warning",

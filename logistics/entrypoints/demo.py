@@ -35,6 +35,16 @@ def demo_password(username: str) -> str:
     return f"demo-{username}"
 
 
+def demo_accounts(demo: dict[str, Any]) -> list[str]:
+    """Who can sign in to the demo, as the start-up banner lists them: each proposal's members, then staff."""
+    lines = [f"{', '.join(m['username'] for m in p['members'])} ({p['code']})"
+             for p in demo["proposals"] if any("username" in m for m in p["members"])]
+    staff = demo.get("staff_accounts", [])
+    if staff:
+        lines.append(", ".join(a["username"] for a in staff) + " (" + ", ".join(r for a in staff for r in a["roles"]) + ")")
+    return lines
+
+
 def load_demo(app: Logistics, demo: dict[str, Any], progress: Callable[[int], None] = lambda n: None,
               accounts: Any = None) -> int:
     """Returns how many shipments were loaded; loads nothing if the demo is already there.
