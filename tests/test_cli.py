@@ -195,13 +195,14 @@ def test_history_lists_every_event_in_order_with_actor_and_station(demo_dir, dem
     assert events[names.index("Sent")]["station"] == "web"
 
 
-def test_history_in_plain_text_shows_who_did_each_step(demo_dir, demo_status):
+def test_history_in_plain_text_tells_each_step_as_a_sentence_with_who_did_it(demo_dir, demo_status):
     barcode = _dewar_in(demo_status, "instrument", "i03")
 
     lines = ok(logistics(demo_dir, "history", barcode)).stdout.splitlines()
 
-    arrived = [line for line in lines if "Arrived" in line]
-    assert arrived and "demo-stores" in arrived[0] and "stores-desk-1" in arrived[0]
+    arrived = [line for line in lines if f"Received dewar {barcode} at Stores goods-in bay" in line]
+    assert arrived and arrived[0].endswith("by demo-stores at stores-desk-1")
+    assert not [line for line in lines if "{" in line], "no raw event data in the plain-text history"
 
 
 def test_where_as_of_a_time_between_two_events_gives_the_state_then(demo_dir, demo_status):

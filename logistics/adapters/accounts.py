@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import uuid4
@@ -119,6 +120,13 @@ class Accounts:
         with self.engine.connect() as conn:
             rows = conn.execute(select(accounts.c.id, accounts.c.username).where(accounts.c.id.in_(account_ids)))
             return {r.id: r.username for r in rows}
+
+    def people(self, account_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Who each account is, for telling a history: username, kind, roles and person (if any)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(accounts).where(accounts.c.id.in_(account_ids)))
+            return {r.id: {"username": r.username, "kind": r.kind, "person_id": r.person_id,
+                           "roles": frozenset(x for x in r.roles.split(",") if x)} for r in rows}
 
     def verify_password(self, username: str, password: str) -> Account | None:
         with self.engine.connect() as conn:

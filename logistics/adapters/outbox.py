@@ -42,6 +42,7 @@ from logistics.adapters.projection import TrackingProjection
 from logistics.domain import facets as f
 from logistics.domain.errors import NotFound
 from logistics.service_layer import notifications as n
+from logistics.service_layer import sentences
 
 metadata = MetaData()
 S = String(120)
@@ -190,7 +191,23 @@ def facts_of(app: Any, dewar: Any, event: Any, name: str) -> dict[str, Any]:
             facts[key] = getattr(event, key)
     if name == "Dewar.Dispatched":
         facts["courier"], facts["tracking_number"] = dewar.return_courier, dewar.return_tracking
+    facts["sentence"] = sentences.text(app.describe(event), _names(app, dewar))
     return facts
+
+
+def _names(app: Any, dewar: Any) -> sentences.Names:
+    """Names for a message: the dewar as it was, location names from the registry; no personal data."""
+    from logistics.domain.registry import Location
+
+    def location_names() -> dict[str, str]:
+        code = dewar.where.get("code") if isinstance(dewar.where, dict) else None
+        try:
+            return {code: app.repository.get(Location.create_id(code)).name} if code else {}
+        except Exception:  # noqa: BLE001 - a message still goes out with the code alone
+            return {}
+    row = {"id": str(dewar.id), "barcode": dewar.barcode, "kind": dewar.kind, "proposal": dewar.proposal}
+    return sentences.Names(lambda kind, ids: [row] if kind == "dewar" and row["id"] in ids else [],
+                           sees=lambda _proposal: True, location_names=location_names())
 
 
 class NotificationProjection(TrackingProjection):

@@ -536,6 +536,8 @@ class Subscription:
                     continue
                 if instrument and item.instrument != instrument.strip().lower():
                     continue
+                people = ctx.accounts.people if ctx.accounts is not None else None
+                await ctx.run(ctx.session.tell, [item.event], people)
                 event = (await ctx.run(events_with_names, ctx.accounts, [item.event]))[0]
                 yield FeedEvent(position=item.position, entity_type=item.entity_type, barcode=item.barcode,
                                 proposal=item.proposal, location=item.location, instrument=item.instrument,

@@ -95,6 +95,12 @@ class Where:
         return cls(kind=where["kind"], code=where.get("code"), position=where.get("position"), text=where["text"])
 
 
+@strawberry.type(description="A piece of an event's sentence: words, and the page they link to (null: plain words).")
+class SentencePart:
+    text: str
+    href: Optional[str]
+
+
 @strawberry.type(description="One event in an entity's history: what happened, when, who did it, from where.")
 class Event:
     version: int
@@ -105,13 +111,20 @@ class Event:
     actor_name: Optional[str] = strawberry.field(description="The account's username, if it still exists.")
     station: Optional[str]
     data: JSON
+    sentence: str = strawberry.field(description="What happened, in words: \"Loaded unipuck CPS-1001 into i03 "
+                                                 "sample changer position 3\".")
+    parts: list[SentencePart] = strawberry.field(description="The sentence in pieces, with links to the things named.")
+    who: str = strawberry.field(description="Who did it, as the viewer may see them: a person's name (for staff, and "
+                                            "for members of a proposal the person is in), a station, or a role.")
 
     @classmethod
     def of(cls, e: dict[str, Any], names: dict[str, str] | None = None) -> "Event":
         actor = e["actor"]
         name = (names or {}).get(actor.removeprefix("account:")) if actor.startswith("account:") else actor
         return cls(version=e["version"], event=e["event"], entity=e["entity"], time=e["time"], actor=actor,
-                   actor_name=name, station=e["station"], data=e["data"])
+                   actor_name=name, station=e["station"], data=e["data"], sentence=e.get("sentence", e["event"]),
+                   parts=[SentencePart(text=p["text"], href=p["href"]) for p in e.get("parts", [])],
+                   who=e.get("who", name or actor))
 
 
 def events_with_names(accounts: Any, events: list[dict[str, Any]]) -> list[Event]:
@@ -122,7 +135,8 @@ def events_with_names(accounts: Any, events: list[dict[str, Any]]) -> list[Event
 
 async def _history(info: strawberry.Info, kind: str, entity_id: str) -> list[Event]:
     ctx: Context = info.context
-    return await ctx.run(lambda: events_with_names(ctx.accounts, ctx.session.history(kind, entity_id)))
+    people = ctx.accounts.people if ctx.accounts is not None else None
+    return await ctx.run(lambda: events_with_names(ctx.accounts, ctx.session.told_history(kind, entity_id, people)))
 
 
 @strawberry.type

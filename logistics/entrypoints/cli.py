@@ -18,6 +18,11 @@ from logistics.bootstrap import System, bootstrap, default_rebuild_jobs, registe
 from logistics.bootstrap import rebuild_read_model as rebuild_model
 from logistics.domain.errors import DomainError
 from logistics.entrypoints.demo import load_demo as run_demo
+from logistics.service_layer.access import Principal
+from logistics.service_layer.session import Session
+
+# The command line is run by the facility's operators, on the server: it sees as an admin does.
+OPERATOR = Principal(account_id="cli", name="command line", roles=frozenset({"admin"}), station="cli")
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
@@ -147,8 +152,9 @@ def history(ctx: click.Context, barcode_or_id: str, as_json: bool) -> None:
         except ValueError:
             _kind, entity_id = system.app.resolve(barcode_or_id)
         events = system.app.history(entity_id)
-        lines = [f"{e['time'].isoformat(timespec='seconds')}  {e['event']:<20} by {e['actor']}"
-                 f"{' at ' + e['station'] if e['station'] else ''}  {json.dumps(e['data'], default=str)}" for e in events]
+        Session(system.app, system.views, OPERATOR).tell(events, system.accounts.people)
+        lines = [f"{e['time'].isoformat(timespec='seconds')}  {e['sentence']}, by {e['who']}"
+                 f"{' at ' + e['station'] if e['station'] and e['station'] != e['who'] else ''}" for e in events]
         _emit(events, as_json, "\n".join(lines))
     _run(ctx, as_json, action)
 
@@ -197,13 +203,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def labels(ctx: click.Context, shipment: str, stock: str, label_format: str, output: str, as_json: bool) -> None:
     from logistics.adapters.label_printer import LabelPrinter
-    from logistics.service_layer.access import Principal
     from logistics.service_layer.labelling import print_labels
-    from logistics.service_layer.session import Session
 
     def action(system: System) -> None:
-        operator = Principal(account_id="cli", name="command line", roles=frozenset({"admin"}), station="cli")
-        data = print_labels(Session(system.app, system.views, operator), LabelPrinter(), shipment, stock, label_format)
+        data = print_labels(Session(system.app, system.views, OPERATOR), LabelPrinter(), shipment, stock, label_format)
         with open(output, "wb") as f:
             f.write(data)
         _emit({"file": output, "bytes": len(data), "stock": stock, "format": label_format}, as_json,

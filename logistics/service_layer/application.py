@@ -623,7 +623,7 @@ class Logistics(Application):
         skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "station"}
         data = {k: self._plain(v) for k, v in e.__dict__.items() if k not in skip}
         return {"version": e.originator_version, "event": type(e).__name__, "entity": type(e).__qualname__.split(".")[0],
-                "time": e.timestamp, "actor": getattr(e, "actor", "system"), "station": getattr(e, "station", None),
+                "id": str(e.originator_id), "time": e.timestamp, "actor": getattr(e, "actor", "system"), "station": getattr(e, "station", None),
                 "data": data}
 
     def _plain(self, value: Any) -> Any:

@@ -232,30 +232,33 @@ def _lines(kind: str, facts: Mapping[str, Any]) -> tuple[str, list[str]]:
         about.append(f"Proposal: {facts['proposal']}")
     if facts.get("shipment"):
         about.append(f"Shipment: {facts['shipment']}")
+    told = [facts["sentence"] + "."] if facts.get("sentence") else []  # the history's own sentence (sentences.py)
     if kind == ARRIVED:
         return (f"{dewar} has arrived at the facility",
-                [f"{dewar} arrived at the facility and is in storage at {facts.get('location', 'stores')}.", *about])
+                (told or [f"{dewar} arrived at the facility and is in storage at {facts.get('location', 'stores')}."])
+                + about)
     if kind == UNEXPECTED:
         note = [f"Note: {facts['note']}"] if facts.get("note") else []
         return (f"Unexpected dewar {facts.get('barcode', '?')} at {facts.get('location', 'stores')}",
-                [f"A dewar with the barcode {facts.get('barcode', '?')} arrived but no shipment announced it. "
+                [*told, f"A dewar with the barcode {facts.get('barcode', '?')} arrived but no shipment announced it. "
                  f"It is at {facts.get('location', 'stores')}.", *note])
     if kind == DAMAGED:
         return (f"{dewar}: damage reported",
-                [f"Stores reported damage to {dewar}:", f"  {facts.get('description', '')}", *about])
+                told + about if told else [f"Stores reported damage to {dewar}:", f"  {facts.get('description', '')}",
+                                           *about])
     if kind == CHECK_FAILED:
         notes = facts.get("notes") or "(no notes)"
         return (f"{dewar}: contents check failed",
-                [f"The contents check of {dewar} found a problem:", f"  {notes}", *about])
+                told + about if told else [f"The contents check of {dewar} found a problem:", f"  {notes}", *about])
     if kind == DISPATCH_BOOKED:
         return (f"{dewar} is booked to go back: {facts.get('courier', '').upper()} {facts.get('tracking_number', '')}",
-                [f"{dewar} is booked to go back to you with {facts.get('courier', '').upper()}, "
-                 f"tracking number {facts.get('tracking_number', '')}.", *about])
+                told + about if told else [f"{dewar} is booked to go back to you with {facts.get('courier', '').upper()}, "
+                                           f"tracking number {facts.get('tracking_number', '')}.", *about])
     if kind == DISPATCHED:
         courier = f" with {facts['courier'].upper()}, tracking number {facts.get('tracking_number')}" \
             if facts.get("courier") else ""
         return (f"{dewar} is on its way back",
-                [f"{dewar} left the facility{courier}.", *about])
+                [*told, f"{dewar} left the facility{courier}.", *about])
     if kind == STALE:
         return (f"{dewar} is still at the facility after {facts.get('days', '?')} days",
                 [f"{dewar} has not been used since {facts.get('last_use', '?')} ({facts.get('days', '?')} days) "

@@ -7,7 +7,7 @@ it decides who may ask, and hides what a member may not see as if it did not exi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from uuid import UUID
 
 from logistics.domain.errors import AccessDenied, NotFound, UnknownBarcode
@@ -175,6 +175,70 @@ class Session:
             if self.principal.sees(proposal):
                 visible.append(event)
         return visible
+
+    def told_history(self, kind: str, entity_id: UUID | str,
+                     accounts: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
+        """`history` with each event told as a sentence (`parts`, `sentence`) and who did it as this
+        principal may see them (`who`): a person's name for staff and for the members of a proposal
+        the person shares with them, otherwise a station's name or the actor's role."""
+        events = self.history(kind, entity_id)
+        self.tell(events, accounts)
+        return events
+
+    def names(self) -> Any:
+        from logistics.service_layer.sentences import Names
+        return Names(self.views.rows, self.principal.sees, location_names=self._location_names(),
+                     container_types={code: t.name for code, t in self.app.catalogue.container_types.items()},
+                     person=self._person_name)
+
+    def tell(self, events: list[dict[str, Any]],
+             accounts: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None) -> None:
+        from logistics.service_layer.sentences import parts
+        names = self.names().prefetch(events)
+        ids = sorted({e["actor"].removeprefix("account:") for e in events if e["actor"].startswith("account:")})
+        known = accounts(ids) if ids and accounts is not None else {}
+        for e in events:
+            e["parts"] = [{"text": p.text, "href": p.href} for p in parts(e, names)]
+            e["sentence"] = "".join(p["text"] for p in e["parts"])
+            e["who"] = self._who(e["actor"], known)
+
+    def _location_names(self) -> dict[str, str]:
+        if not hasattr(self, "_locations"):  # once per session: a feed's session tells many events
+            self._locations = {r["code"]: r["name"] for r in self.views.locations()}
+        return self._locations
+
+    def _person_name(self, person_id: str) -> str | None:
+        """A person's display name where this principal may see it: staff, the person themselves,
+        and members of a proposal the person is in; None otherwise."""
+        if not person_id or person_id == "None":
+            return None
+        if not self.principal.is_staff and not (self.views.proposals_of_person(person_id) & self.principal.proposals):
+            return None
+        try:
+            details = self.app.person_details(person_id)
+        except Exception:  # noqa: BLE001 - an unknown person is told as "a person", never as an error page
+            return None
+        return "an erased person" if details.get("erased") else details.get("name")
+
+    def _who(self, actor: str, accounts: dict[str, dict[str, Any]]) -> str:
+        if actor == "system":
+            return "the system"
+        if not actor.startswith("account:"):
+            return actor
+        account = accounts.get(actor.removeprefix("account:"))
+        if account is None:
+            return "a former account"
+        if account["person_id"]:
+            name = self._person_name(account["person_id"])
+            if name:
+                return name
+        if account["kind"] == "station" or self.principal.is_staff:
+            return account["username"]
+        roles = account["roles"]
+        for role, said in (("admin", "facility admin"), ("stores", "stores staff"), ("beamline", "beamline staff")):
+            if role in roles:
+                return said
+        return "a proposal member"
 
     def as_of(self, kind: str, entity_id: UUID, when: datetime, name: str | None = None) -> Any:
         self.entity(kind, entity_id)

@@ -109,11 +109,30 @@ def beamline(sign_in: Callable[..., Page]) -> Page:
 
 
 @pytest.fixture
-def screenshot(request: pytest.FixtureRequest) -> Callable[[Page], Path]:
-    """Saves the page (full length) as artifacts/screenshots/<test name>.png."""
-    def take(page: Page) -> Path:
+def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
+    """Saves the page (full length) as artifacts/screenshots/<test name>[-<suffix>].png."""
+    def take(page: Page, suffix: str = "") -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / (re.sub(r"[^A-Za-z0-9_.\[\]-]+", "_", request.node.name) + ".png")
+        name = re.sub(r"[^A-Za-z0-9_.\[\]-]+", "_", request.node.name) + (f"-{suffix}" if suffix else "")
+        path = SCREENSHOTS / (name + ".png")
         page.screenshot(path=str(path), full_page=True)
         return path
     return take
+
+
+PHONE, DESKTOP = 390, 1366
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+@pytest.fixture
+def at_both_widths(screenshot: Callable[..., Path]) -> Callable[[Page], None]:
+    """Shows the page at a phone's 390 px and a laptop's 1366 px: it must not scroll sideways at
+    either, and a screenshot of each is saved (<test name>-390.png, -1366.png)."""
+    def check(page: Page) -> None:
+        for width in (PHONE, DESKTOP):
+            page.set_viewport_size({"width": width, "height": HEIGHT})
+            page.wait_for_timeout(100)
+            overflow = page.evaluate(SIDEWAYS)
+            screenshot(page, str(width))
+            assert overflow <= 0, f"{page.url} scrolls {overflow} px sideways at {width} px"
+    return check

@@ -80,7 +80,7 @@ def test_a_message_is_plain_text_and_html_with_a_link_to_the_dewar_page(facility
     assert link in received.part("plain")
     assert f'href="{link}"' in received.part("html")
     assert f"Dear {NAMES['ada']}," in received.part("plain")
-    assert "loc-goods-in" in received.part("plain")
+    assert f"Received dewar {barcode} at Stores goods-in bay." in received.part("plain")  # the history's sentence
 
     row = facility.notifications.store.rows(recipient=facility.persons["ada"])[0]
     assert message["Message-ID"] == f"<{row['dedupe_key']}@facility.example>"

@@ -83,6 +83,16 @@ function subscribe(name, variables, onEvent, onState) {
   open();
 }
 
+// An event's sentence (its parts) into an element: words, and links to the things named.
+function tell(el, parts) {
+  el.textContent = "";
+  for (const p of parts || []) {
+    const piece = p.href ? Object.assign(document.createElement("a"), { href: p.href }) : document.createElement("span");
+    piece.textContent = p.text;
+    el.append(piece);
+  }
+}
+
 // Distinct sounds for scan results, so nobody has to look at the screen.
 let audio;
 function beep(kind) {

@@ -68,11 +68,10 @@ document.addEventListener("DOMContentLoaded", () => {
     if (feed.querySelector(".hint")) feed.innerHTML = "";
     const li = document.createElement("li");
     li.className = "new";
-    li.innerHTML = `<time></time> <strong></strong> <span class="code"></span> <span class="by"></span>`;
+    li.innerHTML = `<time></time> <span class="sentence"></span> <span class="by"></span>`;
     li.querySelector("time").textContent = new Date(e.time).toLocaleTimeString();
-    li.querySelector("strong").textContent = e.event;
-    li.querySelector(".code").textContent = item.barcode || "";
-    li.querySelector(".by").textContent = `${item.location || item.instrument || ""} · by ${e.actorName || e.actor}${e.station ? " at " + e.station : ""}`;
+    tell(li.querySelector(".sentence"), e.parts);
+    li.querySelector(".by").textContent = `by ${e.who}${e.station && e.station !== e.who && e.station !== "web" ? " at " + e.station : ""}`;
     feed.prepend(li);
     while (feed.children.length > 50) feed.lastChild.remove();
   }, (state) => { feed.dataset.state = state; });
