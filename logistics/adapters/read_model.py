@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, Table, Text, TypeDecorator,
                         bindparam, delete, insert, select, update)
 
-from logistics.adapters.projection import TrackingProjection, fewer_collections, tracking
+from logistics.adapters.projection import AggregateCache, TrackingProjection, fewer_collections, tracking
 from logistics.domain.changer import SampleChanger
 from logistics.domain.container import Container
 from logistics.domain.dewar import Dewar
@@ -163,19 +163,10 @@ def _owner_key(table: Table, aggregate: Any) -> str:
     return str(getattr(aggregate, attribute) if attribute else aggregate.id)
 
 
-def _project(aggregate: Any, domain_events: Iterable[Any]) -> Any:
-    """The library's projector without its per-event Protocol isinstance check (slow on Python 3.11)."""
-    for domain_event in domain_events:
-        aggregate = domain_event.mutate(aggregate)
-    return aggregate
-
-
-class Projection(TrackingProjection):
+class Projection(AggregateCache, TrackingProjection):
     """Applies the event store's notifications to the read-model tables, exactly once."""
 
     NAME = "read_model"
-    CACHE_SIZE = 5000
-    CATCH_UP_AT_MOST = 50  # events to bring a remembered aggregate up to date; beyond, from its snapshot
 
     def __init__(self, app: Any, engine: Engine, writer: Engine, batch_size: int = 2000, **options: Any):
         self._aggregates: OrderedDict[UUID, Any] = OrderedDict()  # projected aggregates, most recent last
@@ -232,23 +223,6 @@ class Projection(TrackingProjection):
             for name, rows in share_rows.items():
                 replacement[metadata.tables[name]].extend(rows)
         return owners, replacement
-
-    def _aggregate_before(self, originator_id: UUID, version: int) -> Any:
-        if version == 1:
-            return None
-        cached = self._aggregates.get(originator_id)
-        if cached is not None and cached.version == version - 1:
-            return cached
-        if cached is not None and version - 1 - self.CATCH_UP_AT_MOST <= cached.version < version - 1:
-            # another process applied its latest events (serve --workers N): read only those
-            return _project(cached, self.app.events.get(originator_id, gt=cached.version, lte=version - 1))
-        return self.app.repository.get(originator_id, version=version - 1, projector_func=_project)
-
-    def _remember(self, originator_id: UUID, aggregate: Any) -> None:
-        self._aggregates[originator_id] = aggregate
-        self._aggregates.move_to_end(originator_id)
-        while len(self._aggregates) > self.CACHE_SIZE:
-            self._aggregates.popitem(last=False)
 
     def rebuild(self, progress: Callable[[int], None] | None = None, workers: Any = None) -> int:
         """Drop the read model and replay every event into it (in larger batches than live).

@@ -287,8 +287,10 @@ def simulate(ctx: click.Context, years: float, seed: int, as_json: bool) -> None
 @cli.command(help="Run the background work: keep the read model caught up with every process's events.")
 @click.option("--interval", default=0.2, show_default=True, type=float, help="Seconds between polls when idle.")
 @click.option("--once", is_flag=True, help="Catch up once and stop (for cron or checks).")
+@click.option("--ispyb", "ispyb_url", default=None, metavar="URL",
+              help="Also keep this ISPyB database up to date and read its beamline loads back (see 'logistics ispyb').")
 @click.pass_context
-def worker(ctx: click.Context, interval: float, once: bool) -> None:
+def worker(ctx: click.Context, interval: float, once: bool, ispyb_url: str | None) -> None:
     import signal
     import time
 
@@ -305,14 +307,23 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
                f"read model at position {system.projection.position()}", err=True)
     from logistics.adapters.notifying import work as notify
 
+    beside = None
+    if ispyb_url:
+        from logistics.entrypoints.ispyb_cli import open_sync
+        beside = open_sync(system, ispyb_url)
     while not stopping:
         applied = system.projection.catch_up()
         notified = notify(system, until_idle=once)  # the e-mail outbox, the still-here check, the digests
+        mirrored = beside.run_once() if beside else None
         if once:
-            click.echo(f"applied {applied} events; notifications: {notified}", err=True)
+            click.echo(f"applied {applied} events; notifications: {notified}"
+                       + (f"; ISPyB: {mirrored.applied} events projected, {mirrored.read_back} loads read back, "
+                          f"{mirrored.waiting} records waiting" if mirrored else ""), err=True)
             break
-        if not (applied or notified):
+        if not (applied or notified or mirrored):
             time.sleep(interval)
+    if beside:
+        beside.close()
     system.close()
 
 
@@ -400,6 +411,11 @@ def token_revoke(ctx: click.Context, token_id: str, as_json: bool) -> None:
         system.accounts.revoke_token(token_id)
         _emit({"revoked": token_id}, as_json, f"revoked token {token_id}")
     _run(ctx, as_json, action)
+
+
+from logistics.entrypoints.ispyb_cli import ispyb as _ispyb  # noqa: E402
+
+cli.add_command(_ispyb)
 
 
 def main() -> None:
