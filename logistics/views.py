@@ -133,8 +133,11 @@ class Views:
     def unexpected_arrivals(self) -> list[dict[str, Any]]:
         return self._rows(select(dewars).where(dewars.c.unexpected.is_(True)).order_by(dewars.c.updated_at))
 
-    def shipments_of(self, proposal: str, workflow: str | None = None) -> list[dict[str, Any]]:
-        query = select(shipments).where(shipments.c.proposal == proposal).order_by(shipments.c.registered_at)
+    def shipments_of(self, proposal: str | None, workflow: str | None = None) -> list[dict[str, Any]]:
+        """A proposal's shipments (every proposal's with None), oldest first, by status if given."""
+        query = select(shipments).order_by(shipments.c.registered_at)
+        if proposal:
+            query = query.where(shipments.c.proposal == proposal)
         if workflow:
             query = query.where(shipments.c.workflow == workflow)
         return self._rows(query)

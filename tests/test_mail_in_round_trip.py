@@ -10,17 +10,26 @@ from tests.helpers import BEAMLINE, STORES, USER, packed_dewar
 def test_a_mail_in_dewar_makes_the_full_round_trip_and_its_history_says_who_did_what(system):
     app, views = system.app, system.views
     shipment, barcode = packed_dewar(system, samples=3)
+
+    def shipment_status() -> str:
+        return views.row("shipment", shipment)["workflow"]
+
+    assert shipment_status() == "registered"
     app.record_labels_printed(shipment, "a4-14", "pdf", USER)  # label-ready
-    app.set_courier(shipment, "dhl", "1234567890", USER)
+    app.set_courier(shipment, "dhl", "1234567891", USER)
     app.mark_sent(shipment, USER)
     assert views.where(barcode)["where"]["kind"] == "in-transit-to-facility"
+    assert shipment_status() == "sent"
 
     app.scan_dewar(barcode, "loc-goods-in", STORES)
     assert views.where(barcode)["workflow"] == "received"
+    assert shipment_status() == "received"
     app.move_dewar(barcode, "loc-stores-a1", STORES)
     assert [d["barcode"] for d in views.dewars_at("loc-stores-a1")] == [barcode]
+    assert shipment_status() == "received"
 
     app.take_to_instrument(barcode, "i03", BEAMLINE)
+    assert shipment_status() == "in-use"
     app.load("CPS-0001", "i03", "7", BEAMLINE)
     i03 = {p["position"]: p for p in views.changer_map("i03")}
     assert i03["7"]["barcode"] == "CPS-0001" and i03["7"]["proposal"] == "mx23694"
@@ -29,10 +38,14 @@ def test_a_mail_in_dewar_makes_the_full_round_trip_and_its_history_says_who_did_
     app.unload("CPS-0001", BEAMLINE)
     app.hand_back(barcode, "loc-stores-a1", BEAMLINE)
     app.request_dispatch(barcode, USER)
+    assert shipment_status() == "in-use"  # it was used: asking for the dewar back does not undo that
     app.book_dispatch(barcode, "ups", "1z999aa10123456784", STORES)
     app.move_dewar(barcode, "loc-dispatch", STORES)
+    assert shipment_status() == "in-use"
     app.scan_out(barcode, STORES)
+    assert shipment_status() == "partially-returned"  # on its way back
     app.mark_returned(barcode, STORES)
+    assert shipment_status() == "returned"
 
     final = views.where(barcode)
     assert (final["workflow"], final["where"]["kind"]) == ("returned", "offsite")
@@ -46,11 +59,24 @@ def test_a_mail_in_dewar_makes_the_full_round_trip_and_its_history_says_who_did_
     times = [e["time"] for e in history]
     assert times == sorted(times)
 
+    shipment_history = app.history(shipment)
+    assert [e["event"] for e in shipment_history] == [
+        "Registered", "DewarAdded", "LabelsPrinted", "CourierSet", "Sent", "Received", "TakenIntoUse",
+        "PartiallyReturned", "Returned"]
+    by_event = {e["event"]: e for e in history}
+    for followed, cause in [("Received", "Arrived"), ("TakenIntoUse", "TakenToInstrument"),
+                            ("PartiallyReturned", "Dispatched"), ("Returned", "Returned")]:
+        event = next(e for e in shipment_history if e["event"] == followed)
+        assert (event["actor"], event["station"], event["time"]) == (
+            by_event[cause]["actor"], by_event[cause]["station"], by_event[cause]["time"])
+        assert event["data"]["dewar"] == barcode and event["data"]["dewar_event"] == cause
+
 
 def test_the_state_as_of_a_past_time_is_what_it_was_then(system):
     app = system.app
     shipment, barcode = packed_dewar(system)
     app.mark_sent(shipment, USER)
+    in_transit = datetime.now(timezone.utc)
     app.scan_dewar(barcode, "loc-goods-in", STORES)
     between = datetime.now(timezone.utc)
     app.move_dewar(barcode, "loc-stores-b2", STORES)
@@ -59,8 +85,8 @@ def test_the_state_as_of_a_past_time_is_what_it_was_then(system):
     then = app.as_of(dewar_id, between)
     assert then.where == {"kind": "storage", "code": "loc-goods-in"}
     assert app.as_of(dewar_id, datetime.now(timezone.utc)).where["code"] == "loc-stores-b2"
-    shipment_then = app.as_of(shipment, between)
-    assert shipment_then.workflow == "sent"
+    assert app.as_of(shipment, in_transit).workflow == "sent"
+    assert app.as_of(shipment, between).workflow == "received"
 
 
 def test_non_mx_samples_travel_in_parcels_the_same_way(system):

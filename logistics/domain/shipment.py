@@ -13,6 +13,30 @@ from logistics.domain.errors import InvalidValue, NotPermitted
 
 SAFETY_LEVELS = ("green", "yellow", "red")
 REGISTERED, SENT, CANCELLED = "registered", "sent", "cancelled"
+PARTIALLY_RECEIVED, RECEIVED, IN_USE = "partially-received", "received", "in-use"
+PARTIALLY_RETURNED, RETURNED = "partially-returned", "returned"
+# A shipment's status moves only forward along this order (cancelled stands apart).
+PROGRESS = (REGISTERED, SENT, PARTIALLY_RECEIVED, RECEIVED, IN_USE, PARTIALLY_RETURNED, RETURNED)
+STATUSES = (*PROGRESS, CANCELLED)
+# Where a dewar's trip stands, from its workflow: not yet on site, on site, on its way back, back.
+_ARRIVED = (f.RECEIVED, f.IN_USE, f.DISPATCH_REQUESTED, f.DISPATCH_BOOKED, f.DISPATCHED, f.RETURNED, f.CLOSED)
+_GOING_BACK = (f.DISPATCHED, f.RETURNED, f.CLOSED)
+_BACK = (f.RETURNED, f.CLOSED)
+
+
+def status_from_dewars(workflows: list[str]) -> str | None:
+    """What the shipment's dewars say of it (None while none has reached the facility):
+    returned when every dewar is back, partially returned once one is on its way back, in use
+    while one is at an instrument, received when all have arrived, partially received when some have."""
+    if not workflows or not any(w in _ARRIVED for w in workflows):
+        return None
+    if all(w in _BACK for w in workflows):
+        return RETURNED
+    if any(w in _GOING_BACK for w in workflows):
+        return PARTIALLY_RETURNED
+    if any(w == f.IN_USE for w in workflows):
+        return IN_USE
+    return RECEIVED if all(w in _ARRIVED for w in workflows) else PARTIALLY_RECEIVED
 
 
 def safety_level(text: str) -> str:
@@ -79,6 +103,46 @@ class Shipment(Tracked):
     def _cancelled(self, actor: str, station: str | None) -> None:
         self.workflow = CANCELLED
 
+    def follow_dewars(self, trip_workflows: list[str], dewar_barcode: str, dewar_event: Any) -> None:
+        """Record the status the shipment's dewars now give it, if it moved forward, with the
+        actor, station and time of the dewar event that moved it. `trip_workflows` holds each
+        dewar's workflow on this trip (a facility dewar already on another trip counts as returned)."""
+        if self.workflow == CANCELLED:
+            return
+        status = status_from_dewars(trip_workflows)
+        if status is None or PROGRESS.index(status) <= PROGRESS.index(self.workflow):
+            return
+        self.trigger_event(STATUS_EVENTS[status], timestamp=dewar_event.timestamp, dewar=dewar_barcode,
+                           dewar_event=type(dewar_event).__name__, actor=dewar_event.actor,
+                           station=dewar_event.station)
+
+    class Followed(Tracked.Event):
+        """The shipment's status moved because one of its dewars did (the dewar and its event named)."""
+
+        dewar: str
+        dewar_event: str
+        actor: str
+        station: str | None
+        status = ""
+
+        def apply(self, aggregate: "Shipment") -> None:  # type: ignore[override]
+            aggregate.workflow = self.status
+
+    class PartiallyReceived(Followed):
+        status = PARTIALLY_RECEIVED
+
+    class Received(Followed):
+        status = RECEIVED
+
+    class TakenIntoUse(Followed):
+        status = IN_USE
+
+    class PartiallyReturned(Followed):
+        status = PARTIALLY_RETURNED
+
+    class Returned(Followed):
+        status = RETURNED
+
     @event("LabelsPrinted")
     def labels_printed_event(self, stock: str, label_format: str, actor: str, station: str | None) -> None:
         self.labels_printed += 1
@@ -90,3 +154,8 @@ class Shipment(Tracked):
             "courier": self.courier, "tracking_number": self.tracking_number,
             "dewars": list(self.dewars), "workflow": self.workflow, "labels_printed": self.labels_printed,
         }
+
+
+STATUS_EVENTS: dict[str, type[Shipment.Followed]] = {
+    e.status: e for e in (Shipment.PartiallyReceived, Shipment.Received, Shipment.TakenIntoUse,
+                          Shipment.PartiallyReturned, Shipment.Returned)}

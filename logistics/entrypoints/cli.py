@@ -173,7 +173,7 @@ def rebuild_read_model(ctx: click.Context, jobs: int, as_json: bool) -> None:
     _run(ctx, as_json, action)
 
 
-@cli.command(help="What is where: dewars by location and workflow, and every sample changer.")
+@cli.command(help="What is where: shipments by status, dewars by location and workflow, and every sample changer.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
@@ -181,8 +181,12 @@ def status(ctx: click.Context, as_json: bool) -> None:
         views = system.views
         dewars = views.dewars()
         changers = {name: [p for p in views.changer_map(name) if p["barcode"]] for name in system.app.catalogue.instruments}
-        data = {"dewars": dewars, "changers": changers, "unexpected": views.unexpected_arrivals()}
-        lines = ["DEWARS"]
+        shipments = views.shipments_of(None)
+        data = {"shipments": shipments, "dewars": dewars, "changers": changers,
+                "unexpected": views.unexpected_arrivals()}
+        lines = ["SHIPMENTS"]
+        lines += [f"  {s['proposal']:<10} {s['name'][:30]:<30} {s['workflow']}" for s in shipments]
+        lines.append("DEWARS")
         lines += [f"  {d['barcode']:<28} {d['workflow']:<19} {d['where_kind']} {d['where_code'] or ''}  [{d['proposal'] or '-'}]"
                   for d in dewars]
         lines.append("SAMPLE CHANGERS")

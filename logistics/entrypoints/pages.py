@@ -23,6 +23,7 @@ from logistics.api.schema import schema
 from logistics.api.types import Context, Loaders
 from logistics.bootstrap import System
 from logistics.domain.errors import DomainError
+from logistics.domain.shipment import STATUSES as SHIPMENT_STATUSES
 from logistics.service_layer.access import Principal
 from logistics.service_layer.importing import ImportRefused, template_columns
 from logistics.service_layer.session import Session
@@ -90,8 +91,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         data = await op(request, me, "MyShipments", first=500)
         rows = [e["node"] for e in data["shipments"]["edges"]]
         contacts = {p: (await op(request, me, "LabContacts", proposal=p))["labContacts"] for p in sorted(me.proposals)}
-        order = ["registered", "sent", "cancelled"]
-        groups = {w: [r for r in rows if r["workflow"] == w] for w in order}
+        groups = {w: [r for r in rows if r["workflow"] == w] for w in SHIPMENT_STATUSES}
         return {"groups": groups, "contacts": contacts, "title": "My shipments"}
 
     needs_shipment = ("AddMailInDewar", "AddFacilityDewar", "AddContainer", "AddSample", "SetCourier", "MarkSent",

@@ -489,13 +489,28 @@ class Logistics(Application):
         as the command left it ("dewar", to answer from without reading it back; never change it)."""
         def command() -> tuple[list[Any], dict[str, Any]]:
             dewar = self.dewar(barcode)
-            version = dewar.version
+            version, workflow = dewar.version, dewar.workflow
             act(dewar)
             changed = dewar.version != version
             event = type(dewar.pending_events[-1]).__name__ if changed else None
-            return ([dewar] if changed else []), {"dewar_id": dewar.id, "barcode": dewar.barcode, "changed": changed,
-                                                  "event": event, "dewar": dewar}
+            followed = self._shipment_follows(dewar) if dewar.workflow != workflow else []
+            return ([dewar, *followed] if changed else []), {"dewar_id": dewar.id, "barcode": dewar.barcode,
+                                                             "changed": changed, "event": event, "dewar": dewar}
         return self._run(command)
+
+    def _shipment_follows(self, dewar: Dewar) -> list[Shipment]:
+        """The dewar's shipment, if its status moved with the dewar's workflow (saved with the dewar)."""
+        if dewar.shipment_id is None:
+            return []
+        shipment = self.shipment(dewar.shipment_id)
+        version = shipment.version
+        workflows = []
+        for dewar_id in shipment.dewars:
+            other = dewar if dewar_id == str(dewar.id) else self.repository.get(UUID(dewar_id))
+            on_this_trip = other.shipment_id is not None and str(other.shipment_id) == str(shipment.id)
+            workflows.append(other.workflow if on_this_trip else facets.RETURNED)
+        shipment.follow_dewars(workflows, dewar.barcode, dewar.pending_events[-1])
+        return [shipment] if shipment.version != version else []
 
     def scan_dewar(self, barcode: str, location: str, by: By) -> dict[str, Any]:
         location = self.location(location)
