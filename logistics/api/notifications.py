@@ -124,3 +124,23 @@ async def outbox(info: strawberry.Info, status: Optional[OutboxStatus], first: i
     except DomainError as e:
         return problem(e)
     return OutboxPage(messages=[OutboxMessage.of(r) for r in rows])
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="What the signed-in person is told, per kind of message and proposal, and how.")
+    async def notification_settings(self, info: strawberry.Info) -> list[NotificationSetting]:
+        return await settings(info)
+
+    @strawberry.field(description="The e-mail outbox, newest first, by status (admin only).")
+    async def outbox(self, info: strawberry.Info, status: Optional[OutboxStatus] = None,
+                     first: int = 100) -> OutboxResult:
+        return await outbox(info, status, first)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Choose how to receive a kind of message, for one proposal or (none) all.")
+    async def set_notification_setting(self, info: strawberry.Info, kind: NotificationKind, delivery: Delivery,
+                                       proposal: Optional[str] = None) -> NotificationSettingResult:
+        return await set_setting(info, kind, proposal, delivery)
