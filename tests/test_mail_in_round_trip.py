@@ -69,7 +69,7 @@ def test_a_mail_in_dewar_makes_the_full_round_trip_and_its_history_says_who_did_
         event = next(e for e in shipment_history if e["event"] == followed)
         assert (event["actor"], event["station"], event["time"]) == (
             by_event[cause]["actor"], by_event[cause]["station"], by_event[cause]["time"])
-        assert event["data"]["dewar"] == barcode and event["data"]["dewar_event"] == cause
+        assert event["data"] == {"dewar_id": str(app.resolve(barcode)[1]), "dewar_event": cause}
 
 
 def test_the_state_as_of_a_past_time_is_what_it_was_then(system):

@@ -39,7 +39,7 @@ def test_a_shipment_whose_first_of_two_dewars_arrived_is_partially_received_then
     assert [e["event"] for e in events][-2:] == ["PartiallyReceived", "Received"]
     received = events[-1]
     assert (received["actor"], received["station"]) == (BEAMLINE.actor, BEAMLINE.station)
-    assert received["data"] == {"dewar": second, "dewar_event": "Arrived"}
+    assert received["data"] == {"dewar_id": str(app.resolve(second)[1]), "dewar_event": "Arrived"}
     arrival = app.history(app.resolve(second)[1])[-1]
     assert received["time"] == arrival["time"]
 
@@ -129,3 +129,20 @@ def test_a_cancelled_shipment_stays_cancelled(system):
 
     assert _status(system, shipment) == "cancelled"
     assert [e["event"] for e in app.history(shipment)][-1] == "Cancelled"
+
+
+def test_the_shipments_history_tells_in_words_which_dewar_moved_it_on(system):
+    from logistics.service_layer.access import Principal
+    from logistics.service_layer.session import Session
+
+    app = system.app
+    shipment, first, second = _two_dewar_shipment(system)
+    app.scan_dewar(first, "loc-goods-in", STORES)
+    app.scan_dewar(second, "loc-goods-in", STORES)
+    session = Session(app, system.views, Principal("acct-staff", "bea", frozenset({"beamline"})))
+
+    told = session.told_history("shipment", str(shipment))
+
+    sentences = [e["sentence"] for e in told]
+    assert f"Shipment “Run 1” is partly at the facility: dewar {first} arrived" in sentences
+    assert f"Every dewar of shipment “Run 1” is at the facility: dewar {second} arrived last" in sentences

@@ -103,7 +103,7 @@ class Shipment(Tracked):
     def _cancelled(self, actor: str, station: str | None) -> None:
         self.workflow = CANCELLED
 
-    def follow_dewars(self, trip_workflows: list[str], dewar_barcode: str, dewar_event: Any) -> None:
+    def follow_dewars(self, trip_workflows: list[str], dewar_id: str, dewar_event: Any) -> None:
         """Record the status the shipment's dewars now give it, if it moved forward, with the
         actor, station and time of the dewar event that moved it. `trip_workflows` holds each
         dewar's workflow on this trip (a facility dewar already on another trip counts as returned)."""
@@ -112,14 +112,14 @@ class Shipment(Tracked):
         status = status_from_dewars(trip_workflows)
         if status is None or PROGRESS.index(status) <= PROGRESS.index(self.workflow):
             return
-        self.trigger_event(STATUS_EVENTS[status], timestamp=dewar_event.timestamp, dewar=dewar_barcode,
+        self.trigger_event(STATUS_EVENTS[status], timestamp=dewar_event.timestamp, dewar_id=dewar_id,
                            dewar_event=type(dewar_event).__name__, actor=dewar_event.actor,
                            station=dewar_event.station)
 
     class Followed(Tracked.Event):
         """The shipment's status moved because one of its dewars did (the dewar and its event named)."""
 
-        dewar: str
+        dewar_id: str
         dewar_event: str
         actor: str
         station: str | None

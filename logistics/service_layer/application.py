@@ -509,7 +509,7 @@ class Logistics(Application):
             other = dewar if dewar_id == str(dewar.id) else self.repository.get(UUID(dewar_id))
             on_this_trip = other.shipment_id is not None and str(other.shipment_id) == str(shipment.id)
             workflows.append(other.workflow if on_this_trip else facets.RETURNED)
-        shipment.follow_dewars(workflows, dewar.barcode, dewar.pending_events[-1])
+        shipment.follow_dewars(workflows, str(dewar.id), dewar.pending_events[-1])
         return [shipment] if shipment.version != version else []
 
     def scan_dewar(self, barcode: str, location: str, by: By) -> dict[str, Any]:

@@ -84,6 +84,13 @@ SENTENCES: dict[str, Template] = {
     "Shipment.Sent": "Marked {this} as sent",
     "Shipment.Cancelled": "Cancelled {this}",
     "Shipment.LabelsPrinted": "Printed the labels of {this} ({stock}, {label_format})",
+    # a shipment's status, following its dewars (the dewar event that moved it is the dewar's own history)
+    "Shipment.PartiallyReceived": "Shipment {this} is partly at the facility: {dewar} arrived",
+    "Shipment.Received": "Every dewar of shipment {this} is at the facility: {dewar} arrived last",
+    "Shipment.TakenIntoUse": "Shipment {this} is in use: {dewar} was taken to an instrument",
+    "Shipment.PartiallyReturned": "Shipment {this} is partly on its way back: {dewar} left the facility",
+    "Shipment.Returned": "Every dewar of shipment {this} is back with its owners: {dewar} came back last",
+    "Shipment.Followed": "Shipment {this} moved on with {dewar}",
     # --- people and registry -------------------------------------------------------------------------
     "Person.Registered": "Registered {this}",
     "Person.DetailsChanged": "Changed the contact details of {this}",
