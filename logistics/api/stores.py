@@ -61,6 +61,12 @@ class Mutation:
         return await attempt(info, lambda: s.staff("book_dispatch", barcode, courier, tracking_number),
                              lambda o: dewar_after(info.context, o))
 
+    @strawberry.mutation(description="Stores cancel a dewar's dispatch request or booking: it stays, as before the request.")
+    async def cancel_dispatch(self, info: strawberry.Info, barcode: str, reason: str) -> DewarResult:
+        s = info.context.session
+        return await attempt(info, lambda: s.staff("cancel_dispatch", barcode, reason),
+                             lambda o: dewar_after(info.context, o))
+
     @strawberry.mutation
     async def scan_out(self, info: strawberry.Info, barcode: str) -> ScanResult:
         s = info.context.session

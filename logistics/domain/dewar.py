@@ -119,7 +119,19 @@ class Dewar(Tracked):
 
     @event("DispatchRequested")
     def _dispatch_requested(self, actor: str, station: str | None) -> None:
-        self.workflow = f.DISPATCH_REQUESTED
+        self.before_dispatch, self.workflow = self.workflow, f.DISPATCH_REQUESTED
+
+    def cancel_dispatch(self, reason: str, by: By) -> None:
+        """Stores take back a dispatch request or booking: the dewar stays, as it was before the request."""
+        if self.workflow not in (f.DISPATCH_REQUESTED, f.DISPATCH_BOOKED):
+            self._refuse("kept back", f"it is {self.workflow}; only a requested or booked dispatch can be cancelled")
+        # A dewar whose request was recorded before `before_dispatch` existed had arrived: received.
+        self._dispatch_cancelled(workflow=getattr(self, "before_dispatch", None) or f.RECEIVED, reason=reason,
+                                 **by.fields)
+
+    @event("DispatchCancelled")
+    def _dispatch_cancelled(self, workflow: str, reason: str, actor: str, station: str | None) -> None:
+        self.workflow, self.return_courier, self.return_tracking = workflow, None, None
 
     def book_dispatch(self, courier: str, tracking_number: str, by: By) -> None:
         if self.workflow not in (f.DISPATCH_REQUESTED, f.DISPATCH_BOOKED):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from logistics.domain import facets as f
 from logistics.domain.by import By
 from logistics.domain.changer import SampleChanger
 from logistics.domain.container import Container
@@ -13,6 +14,12 @@ def load(changer: SampleChanger, container: Container, dewar: Dewar, position: s
     if not dewar.on_site:
         raise NotPermitted(
             f"container {container.barcode} cannot be loaded: its dewar {dewar.barcode} is not at the facility"
+        )
+    if dewar.workflow == f.DISPATCH_BOOKED:
+        raise NotPermitted(
+            f"container {container.barcode} cannot be loaded: its dewar {dewar.barcode} is {dewar.workflow} "
+            f"(to go back with {(dewar.return_courier or '').upper()} {dewar.return_tracking or ''}".rstrip()
+            + "); stores must cancel the dispatch first"
         )
     position = changer.check_position(position)
     container.load(changer.instrument, position, by)

@@ -24,7 +24,8 @@ MEMBER_COMMANDS = frozenset({
 # Commands of the facility's staff, by role (admins may run all of them).
 STAFF_COMMANDS: dict[str, frozenset[str]] = {
     **{c: frozenset({STORES}) for c in (
-        "scan_dewar", "move_dewar", "top_up", "check_contents", "report_damage", "book_dispatch", "scan_out",
+        "scan_dewar", "move_dewar", "top_up", "check_contents", "report_damage", "book_dispatch", "cancel_dispatch",
+        "scan_out",
         "mark_returned", "close_dewar", "record_unexpected_arrival")},
     **{c: frozenset({BEAMLINE}) for c in ("take_to_instrument", "load", "unload", "dispose")},
     "hand_back": frozenset({BEAMLINE, STORES}),

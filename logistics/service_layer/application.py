@@ -540,6 +540,10 @@ class Logistics(Application):
         number = ids.tracking_number(name, tracking_number)
         return self._on_dewar(barcode, lambda d: d.book_dispatch(name, number, by))
 
+    def cancel_dispatch(self, barcode: str, reason: str, by: By) -> dict[str, Any]:
+        text = _text(reason, "reason", 500)
+        return self._on_dewar(barcode, lambda d: d.cancel_dispatch(text, by))
+
     def scan_out(self, barcode: str, by: By) -> dict[str, Any]:
         return self._on_dewar(barcode, lambda d: d.scan_out(by))
 

@@ -38,6 +38,7 @@ SENTENCES: dict[str, Template] = {
     "Dewar.Cancelled": "Cancelled the trip of {this}",
     "Dewar.DispatchRequested": "Asked for {this} to be sent back",
     "Dewar.DispatchBooked": "Booked {this} to go back with {courier}, tracking number {tracking_number}",
+    "Dewar.DispatchCancelled": "Cancelled the dispatch of {this}, which stays at the facility: {reason}",
     "Dewar.Dispatched": "Scanned {this} out: it is on its way back",
     "Dewar.Returned": "Marked {this} as returned to its owners",
     "Dewar.Closed": "Closed the trip of {this}",

@@ -367,6 +367,7 @@ STAFF_PROBES: dict[str, tuple[set[str], dict[str, Any], str]] = {
     "checkContents": ({"stores"}, {"barcode": NOPE, "ok": True}, "UnknownBarcodeError"),
     "reportDamage": ({"stores"}, {"barcode": NOPE, "description": "dent"}, "UnknownBarcodeError"),
     "bookDispatch": ({"stores"}, {"barcode": NOPE, "courier": "dhl", "trackingNumber": "1234567890"}, "UnknownBarcodeError"),
+    "cancelDispatch": ({"stores"}, {"barcode": NOPE, "reason": "user still measuring"}, "UnknownBarcodeError"),
     "scanOut": ({"stores"}, {"barcode": NOPE}, "UnknownBarcodeError"),
     "markReturned": ({"stores"}, {"barcode": NOPE}, "UnknownBarcodeError"),
     "closeDewar": ({"stores"}, {"barcode": NOPE}, "UnknownBarcodeError"),
