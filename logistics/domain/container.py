@@ -57,6 +57,12 @@ class Container(Tracked):
     def unpacked(self, actor: str, station: str | None) -> None:
         self.parent = self.dewar_id = self.shipment_id = self.position = None
 
+    @event("Moved")
+    def moved(self, from_parent: dict[str, str], from_position: str | None, parent: dict[str, str], dewar_id: str,
+              shipment_id: str, proposal: str, position: str | None, actor: str, station: str | None) -> None:
+        self.parent, self.dewar_id, self.shipment_id = parent, dewar_id, shipment_id
+        self.proposal, self.position = proposal, position
+
     @event("ChildPlaced")
     def child_placed(self, position: str, container_id: str, actor: str, station: str | None) -> None:
         self.children[position] = container_id

@@ -224,6 +224,10 @@ class Dewar(Tracked):
     def container_unpacked(self, container_id: str, actor: str, station: str | None) -> None:
         self.contents.pop(container_id, None)
 
+    @event("ContainerMoved")
+    def container_moved(self, container_id: str, position: str | None, actor: str, station: str | None) -> None:
+        self.contents[container_id] = position
+
     @event("ContainerLoaded")
     def container_loaded(self, container_id: str, instrument: str, position: str, actor: str, station: str | None) -> None:
         self.loaded[container_id] = f"{instrument}/{position}"

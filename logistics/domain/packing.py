@@ -11,6 +11,29 @@ from logistics.domain.errors import NotPermitted
 from logistics.domain.sample import Sample
 
 
+def _place(container: Container, ctype: ContainerType, dewar: Dewar, parent: Container | None,
+           parent_type: ContainerType | None, position: str | None, by: By) -> tuple[dict[str, str], str | None]:
+    """Check that the container may go there and take the parent's position: where it now is."""
+    dewar.require_packable()
+    container.require_usable()
+    if parent is None:
+        if dewar.kind not in ctype.goes_into:
+            raise NotPermitted(f"a {ctype.name} does not go into a {dewar.kind}: it goes into {', '.join(ctype.goes_into)}")
+        return dewar_ref(dewar.id), None
+    assert parent_type is not None
+    parent.require_usable()
+    if parent.id == container.id:
+        raise NotPermitted(f"container {container.barcode} cannot go into itself")
+    if parent.dewar_id != str(dewar.id):
+        raise NotPermitted(f"container {parent.barcode} is not in dewar {dewar.barcode}")
+    if not parent_type.holds_containers or parent_type.code not in ctype.goes_into:
+        raise NotPermitted(f"a {ctype.name} does not go into a {parent_type.name}: it goes into {', '.join(ctype.goes_into)}")
+    position = parent_type.check_position(position or "")
+    parent.require_free_position(position)
+    parent.child_placed(position=position, container_id=str(container.id), **by.fields)
+    return container_ref(parent.id), position
+
+
 def pack_container(container: Container, ctype: ContainerType, dewar: Dewar,
                    parent: Container | None, parent_type: ContainerType | None,
                    position: str | None, by: By) -> None:
@@ -19,34 +42,44 @@ def pack_container(container: Container, ctype: ContainerType, dewar: Dewar,
     container.require_usable()
     if container.parent is not None:
         raise NotPermitted(f"container {container.barcode} is already packed; remove it from where it is first")
-    if parent is None:
-        if dewar.kind not in ctype.goes_into:
-            raise NotPermitted(f"a {ctype.name} does not go into a {dewar.kind}: it goes into {', '.join(ctype.goes_into)}")
-        ref, position = dewar_ref(dewar.id), None
-    else:
-        assert parent_type is not None
-        parent.require_usable()
-        if parent.dewar_id != str(dewar.id):
-            raise NotPermitted(f"container {parent.barcode} is not in dewar {dewar.barcode}")
-        if not parent_type.holds_containers or parent_type.code not in ctype.goes_into:
-            raise NotPermitted(f"a {ctype.name} does not go into a {parent_type.name}: it goes into {', '.join(ctype.goes_into)}")
-        position = parent_type.check_position(position or "")
-        parent.require_free_position(position)
-        ref = container_ref(parent.id)
-        parent.child_placed(position=position, container_id=str(container.id), **by.fields)
+    ref, position = _place(container, ctype, dewar, parent, parent_type, position, by)
     container.packed(parent=ref, dewar_id=str(dewar.id), shipment_id=str(dewar.shipment_id),
                      proposal=dewar.proposal or container.proposal, position=position, **by.fields)
     dewar.container_packed(container_id=str(container.id), position=position, **by.fields)
 
 
-def unpack_container(container: Container, dewar: Dewar, parent: Container | None, by: By) -> None:
+def _take_out(container: Container, dewar: Dewar, parent: Container | None, by: By) -> None:
     dewar.require_packable()
     if container.children:
         raise NotPermitted(f"container {container.barcode} still holds containers; remove them first")
     if parent is not None and container.position is not None:
         parent.child_removed(position=container.position, **by.fields)
+
+
+def unpack_container(container: Container, dewar: Dewar, parent: Container | None, by: By) -> None:
+    _take_out(container, dewar, parent, by)
     container.unpacked(**by.fields)
     dewar.container_unpacked(container_id=str(container.id), **by.fields)
+
+
+def move_container(container: Container, ctype: ContainerType, old_dewar: Dewar, old_parent: Container | None,
+                   dewar: Dewar, parent: Container | None, parent_type: ContainerType | None,
+                   position: str | None, by: By) -> None:
+    """Repack a container elsewhere before sending: one `Moved` event of the container, holding
+    where it was and where it now is (older histories hold the pair Unpacked, Packed instead)."""
+    if container.parent is None:
+        raise NotPermitted(f"container {container.barcode} is not packed in any dewar")
+    _take_out(container, old_dewar, old_parent, by)
+    was, was_position = dict(container.parent), container.position
+    ref, position = _place(container, ctype, dewar, parent, parent_type, position, by)
+    container.moved(from_parent=was, from_position=was_position, parent=ref, dewar_id=str(dewar.id),
+                    shipment_id=str(dewar.shipment_id), proposal=dewar.proposal or container.proposal,
+                    position=position, **by.fields)
+    if dewar is old_dewar:
+        dewar.container_moved(container_id=str(container.id), position=position, **by.fields)
+    else:
+        old_dewar.container_unpacked(container_id=str(container.id), **by.fields)
+        dewar.container_packed(container_id=str(container.id), position=position, **by.fields)
 
 
 def require_container_editable(container: Container, dewar: Dewar | None) -> None:

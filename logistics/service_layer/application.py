@@ -384,7 +384,6 @@ class Logistics(Application):
                 raise NotPermitted(f"container {container.barcode} is not packed in any dewar")
             old_parent = self.repository.get(UUID(container.parent["id"])) \
                 if container.parent and container.parent["kind"] == "container" else None
-            packing.unpack_container(container, old, old_parent, by)
             package = self.dewar(dewar)
             if package.id == old.id:
                 package = old
@@ -393,7 +392,7 @@ class Logistics(Application):
                 new_parent = old_parent
             parent_type = self.catalogue.container_type(new_parent.container_type) if new_parent else None
             ctype = self.catalogue.container_type(container.container_type)
-            packing.pack_container(container, ctype, package, new_parent, parent_type, position, by)
+            packing.move_container(container, ctype, old, old_parent, package, new_parent, parent_type, position, by)
             return list({id(a): a for a in (container, old, old_parent, package, new_parent) if a}.values()), None
         self._run(command)
 

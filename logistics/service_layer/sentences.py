@@ -8,7 +8,7 @@ domain has an entry, so a new event cannot reach a page as a bare class name.
 A sentence is a template whose `{placeholders}` name either a field of the event's data (shown
 as it is) or a reference that `Names` turns into words and a link: `{this}` (the entity whose
 event it is), `{container}`, `{dewar}`, `{shipment}`, `{sample}`, `{parent}`, `{location}`,
-`{instrument}`, `{person}`. Something the viewer may not see is named without its barcode and
+`{instrument}`, `{person}`, `{parent}`, `{from_parent}`. Something the viewer may not see is named without its barcode and
 without a link ("a container"), exactly as if it did not exist.
 """
 
@@ -52,13 +52,18 @@ SENTENCES: dict[str, Template] = {
     "Dewar.ContainerPacked": _if("position", "Packed {container} into {this} at position {position}",
                                  "Packed {container} into {this}"),
     "Dewar.ContainerUnpacked": "Took {container} out of {this}",
+    "Dewar.ContainerMoved": _if("position", "Moved {container} within {this}, to position {position}",
+                                "Moved {container} within {this}"),
     "Dewar.ContainerLoaded": "Loaded {container} into {instrument} sample changer position {position}",
     "Dewar.ContainerUnloaded": "Unloaded {container} from its sample changer",
     # --- container -----------------------------------------------------------------------------------
     "Container.Registered": "Registered {this} for proposal {proposal}",
     "Container.Packed": _if("position", "Packed {this} into {parent} at position {position}",
                             "Packed {this} into {parent}"),
-    "Container.Unpacked": "Unpacked {this} at the end of its trip",
+    # Before Moved existed, a move was recorded as Unpacked then Packed: both read true on their own.
+    "Container.Unpacked": "Unpacked {this}",
+    "Container.Moved": lambda d: ("Moved {this} from {from_parent} to {parent}"
+                                  + (" at position {position}" if d.get("position") else "")),
     "Container.ChildPlaced": "Put {container} into {this} at position {position}",
     "Container.ChildRemoved": "Took the container at position {position} out of {this}",
     "Container.SamplePlaced": "Put sample {sample} into {this} at position {position}",
@@ -196,9 +201,10 @@ def _references(e: Mapping[str, Any]) -> list[tuple[str, str]]:
                       ("sample_id", "sample")):
         if data.get(key):
             found.append((kind, str(data[key])))
-    parent = data.get("parent")
-    if isinstance(parent, dict) and parent.get("id"):
-        found.append((parent.get("kind", "container"), str(parent["id"])))
+    for key in ("parent", "from_parent"):
+        parent = data.get(key)
+        if isinstance(parent, dict) and parent.get("id"):
+            found.append((parent.get("kind", "container"), str(parent["id"])))
     return found
 
 
@@ -241,8 +247,8 @@ def parts(e: Mapping[str, Any], names: Names) -> list[Part]:
             out.append(_this(e, names))
         elif field in ("container", "dewar", "shipment", "sample"):
             out.append(names.entity(field, data.get(f"{field}_id")))
-        elif field == "parent":
-            parent = data.get("parent") or {}
+        elif field in ("parent", "from_parent"):
+            parent = data.get(field) or {}
             out.append(names.entity(parent.get("kind", "container"), parent.get("id")))
         elif field == "location":
             out.append(names.location(data.get("location")))
