@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import Engine, and_, bindparam, or_, select
 
-from logistics.adapters.read_model import (ROWS, changer_positions, containers, dewars, locations, members, samples,
+from logistics.adapters.read_model import (ROWS, arrivals, changer_positions, containers, dewars, locations, members, samples,
                                            shipments)
 from logistics.domain import facets
 
@@ -128,6 +128,12 @@ class Views:
             query = query.where(dewars.c.workflow == workflow)
         if proposal:
             query = query.where(dewars.c.proposal == proposal)
+        return self._rows(query)
+
+    def arrived_since(self, since: Any, limit: int = 500) -> list[dict[str, Any]]:
+        """Every dewar whose last arrival was at or after `since`, wherever it is now, newest first."""
+        query = (select(dewars, arrivals.c.arrived_at).join(arrivals, arrivals.c.id == dewars.c.id)
+                 .where(arrivals.c.arrived_at >= since).order_by(arrivals.c.arrived_at.desc()).limit(limit))
         return self._rows(query)
 
     def unexpected_arrivals(self) -> list[dict[str, Any]]:

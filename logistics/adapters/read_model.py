@@ -70,6 +70,9 @@ samples = Table(
     Column("container_id", S, index=True), Column("position", S), Column("removed", Boolean),
     Column("updated_at", UTCDateTime()),
 )
+arrivals = Table(  # a table of its own, so that a database made before it only gains a table
+    "rm_arrivals", metadata, Column("id", S, primary_key=True), Column("arrived_at", UTCDateTime(), index=True),
+)
 changer_positions = Table(
     "rm_changer_positions", metadata,
     Column("instrument", S, primary_key=True), Column("position", S, primary_key=True),
@@ -81,7 +84,7 @@ members = Table(
     "rm_members", metadata, Column("proposal", S, primary_key=True), Column("person_id", S, primary_key=True),
     Column("role", S),
 )
-TABLES = [shipments, dewars, containers, samples, changer_positions, locations, proposals, members]
+TABLES = [shipments, dewars, arrivals, containers, samples, changer_positions, locations, proposals, members]
 
 
 def _shipment(a: Shipment) -> dict[Table, list[dict[str, Any]]]:
@@ -96,7 +99,8 @@ def _dewar(a: Dewar) -> dict[Table, list[dict[str, Any]]]:
                           shipment_id=str(a.shipment_id) if a.shipment_id else None, proposal=a.proposal,
                           where_kind=a.where["kind"], where_code=a.where["code"], workflow=a.workflow,
                           unexpected=a.unexpected, return_courier=a.return_courier,
-                          return_tracking=a.return_tracking, loaded_count=len(a.loaded), updated_at=a.modified_on)]}
+                          return_tracking=a.return_tracking, loaded_count=len(a.loaded), updated_at=a.modified_on)],
+            arrivals: [dict(id=str(a.id), arrived_at=a.arrived_at)] if a.arrived_at else []}
 
 
 def _container(a: Container) -> dict[Table, list[dict[str, Any]]]:
@@ -136,7 +140,7 @@ ROWS: dict[type, Callable[[Any], dict[Table, list[dict[str, Any]]]]] = {
 UNPROJECTED = ("logistics.domain.registry:Claim.", "logistics.domain.registry:Counter.",
                "logistics.domain.people:Person.")
 # Which column of each table names the aggregate that owns its rows.
-OWNER = {shipments: "id", dewars: "id", containers: "id", samples: "id", changer_positions: "instrument",
+OWNER = {shipments: "id", dewars: "id", arrivals: "id", containers: "id", samples: "id", changer_positions: "instrument",
          locations: "code", proposals: "code", members: "proposal"}
 OWNER_VALUE = {changer_positions: "instrument", locations: "code", proposals: "code", members: "code"}
 

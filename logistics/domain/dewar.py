@@ -19,6 +19,17 @@ from logistics.domain.errors import NotPermitted
 
 
 class Dewar(Tracked):
+    class Event(Tracked.Event):
+        def mutate(self, aggregate: Any) -> Any:
+            """An arrival's time is the event's own timestamp, which the library sets only after the
+            method body: "today's arrivals" at the stores desk is every dewar whose arrival is today."""
+            aggregate = super().mutate(aggregate)
+            if type(self).__name__ in ("Arrived", "ArrivedUnexpectedly"):
+                aggregate.arrived_at = self.timestamp
+            return aggregate
+
+    arrived_at: Any = None  # snapshots taken before arrivals were remembered have none
+
     @event("Registered")
     def __init__(self, barcode: str, kind: str, facility_code: str | None, shipment_id: UUID | None,
                  proposal: str | None, actor: str, station: str | None):

@@ -46,6 +46,7 @@ def _when(value: Any) -> str:
 
 
 templates.env.filters["when"] = _when
+templates.env.filters["clock"] = lambda v: _when(v)[11:16] + " UTC" if v else ""
 templates.env.filters["urlpart"] = lambda v: quote(str(v), safe="")
 templates.env.filters["tojson_compact"] = lambda v: json.dumps(v, separators=(",", ":"), default=str)
 
@@ -112,14 +113,28 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
                                 "StoresFeed", "Lookup"))
     async def stores(request: Request, me: Principal) -> dict[str, Any]:
         locations = (await op(request, me, "Locations"))["locations"]
-        today = datetime.now(timezone.utc).date()
-        received = (await op(request, me, "DewarsAtLocation", location="loc-goods-in", first=200))["dewars"]
-        arrivals = [e["node"] for e in received["edges"] if e["node"]["updatedAt"] and
-                    datetime.fromisoformat(str(e["node"]["updatedAt"])).date() == today]
+        midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        session = Session(system.app, system.views, me)
+        arrivals = await run_in_threadpool(session.arrived_since, midnight)
+        feed, position = await run_in_threadpool(recent_feed, session)
         waiting = (await op(request, me, "DewarsAwaitingDispatch", first=200))["dewars"]["edges"]
         unexpected = (await op(request, me, "UnexpectedArrivals", first=200))["unexpectedArrivals"]["edges"]
-        return {"locations": locations, "arrivals": arrivals, "waiting": [e["node"] for e in waiting],
+        return {"locations": locations, "arrivals": arrivals, "feed": feed, "feed_position": position,
+                "waiting": [e["node"] for e in waiting],
                 "unexpected": [e["node"] for e in unexpected], "title": "Stores desk"}
+
+    def recent_feed(session: Session, shown: int = 20, looked_at: int = 400) -> tuple[list[dict[str, Any]], int]:
+        """The live feed as it would have been: the last events this principal may see, newest
+        first, among the last `looked_at` recorded (a bounded read), and where the feed goes on from."""
+        head = system.feed.head()
+        items, _ = system.feed.read(session.principal, max(0, head - looked_at), limit=looked_at)
+        events = [item.event for item in items[-3 * shown:]][::-1]
+        session.tell(events, system.accounts.people)
+        told: list[dict[str, Any]] = []
+        for e in events:  # a load is an event of the puck and of its dewar: told once
+            if not (told and told[-1]["sentence"] == e["sentence"]):
+                told.append(e)
+        return told[:shown], head
 
     @page("instruments.html", roles=frozenset({"stores", "beamline", "admin"}))
     async def instruments(request: Request, me: Principal) -> dict[str, Any]:

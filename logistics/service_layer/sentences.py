@@ -208,6 +208,16 @@ def _references(e: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+WHERE_WORDS = {"offsite": "with its owners", "in-transit-to-facility": "on its way to the facility",
+               "in-transit-back": "on its way back", "instrument": "at {code}", "storage": "in {name}"}
+
+
+def where_words(kind: str, code: str | None, location_names: Mapping[str, str]) -> str:
+    """Where something is, as a person says it: "in Stores rack B shelf 1", "at i03"."""
+    words = WHERE_WORDS.get(kind, kind)
+    return words.format(code=code or "", name=location_names.get(code or "", code or "an unknown place"))
+
+
 def key_of(e: Mapping[str, Any]) -> str:
     return f"{e['entity']}.{e['event']}"
 

@@ -263,6 +263,15 @@ class Session:
                              "name": person.get("name", "")})
         return contacts
 
+    def arrived_since(self, since: datetime) -> list[dict[str, Any]]:
+        """The dewars that arrived at or after `since`, wherever they are now (the stores desk's
+        "today's arrivals"), each with where it is in words; a member sees only their own."""
+        from logistics.service_layer.sentences import where_words
+        rows = [r for r in self.views.arrived_since(since) if self.principal.sees(r["proposal"])]
+        for r in rows:
+            r["where_text"] = where_words(r["where_kind"], r["where_code"], self._location_names())
+        return rows
+
     def visible_proposals(self) -> frozenset[str] | None:
         """None for staff (everything), else the member's proposals."""
         return None if self.principal.is_staff else self.principal.proposals

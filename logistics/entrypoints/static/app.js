@@ -99,11 +99,12 @@ function beep(kind) {
   try {
     audio = audio || new (window.AudioContext || window.webkitAudioContext)();
     const tones = { received: [[880, .12], [1320, .18]], moved: [[880, .15]], unchanged: [[660, .08]],
-                    unknown: [[330, .18], [330, .18]], invalid: [[200, .45]], refused: [[260, .3], [200, .3]] };
+                    unknown: [[330, .18], [330, .18]], invalid: [[200, .45]], refused: [[260, .3], [200, .3]],
+                    danger: [[988, .2], [494, .2], [988, .2], [494, .2], [988, .2], [494, .4]] };
     let t = audio.currentTime;
     for (const [frequency, length] of tones[kind] || tones.moved) {
       const osc = audio.createOscillator(), gain = audio.createGain();
-      osc.frequency.value = frequency; gain.gain.value = .2;
+      osc.frequency.value = frequency; gain.gain.value = kind === "danger" ? .6 : .2;
       osc.connect(gain).connect(audio.destination); osc.start(t); osc.stop(t + length); t += length + .06;
     }
     document.body.dataset.lastSound = kind;
