@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError, OperationalError, Persiste
 
 from logistics.adapters.group_commit import GroupCommit
 from logistics.adapters.sqlite_writes import GroupCommitRecorder
+from logistics.service_layer.audit import verify_history
 from tests.helpers import ADMIN, STORES
 
 LOCATIONS = ("loc-stores-a1", "loc-stores-a2", "loc-stores-b1")
@@ -86,6 +87,8 @@ def test_a_conflict_or_a_bad_value_in_a_group_fails_only_its_own_command_and_the
     recorded = recorder.select_notifications(start=head, limit=10, inclusive_of_start=False)
     assert [(n.originator_id, n.originator_version) for n in recorded] == [(first, 1), (second, 1), (second, 2),
                                                                            (other, 1)]
+    report = verify_history(system.app)  # the failed commands left no links behind; the others are linked
+    assert report.ok and report.last == ids[-1], report.sentences()
 
 
 def test_an_interrupted_leader_keeps_its_interrupt_and_the_others_get_an_error_they_retry(system, monkeypatch):

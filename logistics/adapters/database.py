@@ -59,7 +59,7 @@ class Database:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
-                "APPLICATION_RECORDER_TOPIC": "logistics.adapters.sqlite_writes:GroupCommitRecorder",
+                "APPLICATION_RECORDER_TOPIC": "logistics.adapters.sqlite_writes:ChainedGroupCommitRecorder",
             }
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -70,7 +70,7 @@ class Database:
             "POSTGRES_PASSWORD": self.url.password or "",
             "POSTGRES_POOL_SIZE": "5",  # per process: at most 25 connections in all (see engine())
             "POSTGRES_MAX_OVERFLOW": "5",
-            "APPLICATION_RECORDER_TOPIC": "logistics.adapters.postgres_writes:PostgresGroupCommitRecorder",
+            "APPLICATION_RECORDER_TOPIC": "logistics.adapters.postgres_writes:ChainedPostgresRecorder",
         }
 
     @contextmanager

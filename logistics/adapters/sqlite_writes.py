@@ -20,11 +20,14 @@ import os
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from logistics.domain.chain import (BACKFILL_PAGE, CHAIN_TABLE, GENESIS, HEAD_TABLE, ChainExists, ChainRow, Head,
+                                      HeadRecord, _Event, backfill_links, link_events, now_text, wanted_previous)
 from logistics.adapters.group_commit import GroupCommit, library_error
 
 
@@ -122,10 +125,13 @@ class GroupCommitRecorder(GroupCommit, SQLiteApplicationRecorder):
         ids: dict[int, Sequence[int] | None] = {}
         errors: dict[int, BaseException] = {}
         with self.datastore.transaction(commit=True) as c:
+            linker = self._linker(c)
             for n, events in enumerate(batches):
                 c.execute("SAVEPOINT command")
                 try:
                     ids[n] = self._insert_events(c, events)
+                    if linker is not None:
+                        linker.add(events, ids[n])
                 except Exception as e:  # noqa: BLE001 - this caller's alone, if the transaction survived it
                     try:
                         c.execute("ROLLBACK TO command")
@@ -133,4 +139,146 @@ class GroupCommitRecorder(GroupCommit, SQLiteApplicationRecorder):
                         raise e from None
                     errors[n] = library_error(e, sqlite3)
                 c.execute("RELEASE command")
+            if linker is not None:
+                linker.finish()
         return ids, errors
+
+    def _linker(self, c: Any) -> "SQLiteLinker | None":
+        """Links the events in the transaction (chain.py); this recorder makes none."""
+        return None
+
+
+CHAIN_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position INTEGER PRIMARY KEY, originator_id TEXT NOT NULL, "
+    "originator_version INTEGER NOT NULL, event_hash BLOB NOT NULL, chain_hash BLOB NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {HEAD_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, "
+    "chain_hash BLOB NOT NULL, trusted_from INTEGER NOT NULL, backfilled_through INTEGER, started_at TEXT NOT NULL)",
+)
+
+
+def _stored_id(originator_id: Any) -> str:
+    """An aggregate id as the library's SQLite recorder stores it (a UUID as 32 hex digits)."""
+    try:
+        return UUID(str(originator_id)).hex
+    except ValueError:
+        return str(originator_id)
+
+
+class SQLiteLinker:
+    """Adds the chain rows of a transaction's events, after they are inserted (so this
+    transaction already holds SQLite's write lock when it reads the head), and moves the head."""
+
+    def __init__(self, c: Any, events_table: str):
+        self.c, self.events_table = c, events_table
+        self.head: Head | None = None
+        self.read = self.moved = False
+
+    def add(self, events: Sequence[StoredEvent], positions: Sequence[int] | None) -> None:
+        if not events or not positions:
+            return
+        c = self.c
+        if not self.read:
+            c.execute(f"SELECT position, chain_hash FROM {HEAD_TABLE} WHERE id = 1")
+            row = c.fetchone()
+            self.head, self.read = (Head(row[0], bytes(row[1])) if row else None), True
+        if self.head is None:  # a database recorded before the chain, not yet backfilled
+            return
+        previous: dict[tuple[str, int], bytes] = {}
+        for aggregate, version in wanted_previous(events):
+            c.execute(f"SELECT c.event_hash FROM {self.events_table} e JOIN {CHAIN_TABLE} c ON c.position = e.rowid "
+                      "WHERE e.originator_id = ? AND e.originator_version = ?", (_stored_id(aggregate), version))
+            row = c.fetchone()
+            if row is not None:
+                previous[(aggregate, version)] = bytes(row[0])
+        rows, head = link_events(self.head, events, positions, previous)
+        c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?, ?, ?)",
+                      [(r.position, r.originator_id, r.originator_version, r.event_hash, r.chain_hash) for r in rows])
+        self.head, self.moved = head, True
+
+    def finish(self) -> None:
+        if self.moved and self.head is not None:
+            self.c.execute(f"UPDATE {HEAD_TABLE} SET position = ?, chain_hash = ? WHERE id = 1",
+                           (self.head.position, self.head.chain_hash))
+
+
+def _row(row: Any) -> ChainRow:
+    return ChainRow(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
+
+
+class ChainedGroupCommitRecorder(GroupCommitRecorder):
+    """The group-commit recorder that also links every event into the history's chains (chain.py),
+    in the transaction that records it. It is also the chain's store for `verify`."""
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self._lock, self.datastore.transaction(commit=True) as c:
+            for statement in CHAIN_DDL:
+                c.execute(statement)
+            c.execute(f"INSERT INTO {HEAD_TABLE} SELECT 1, 0, ?, 1, NULL, ? WHERE NOT EXISTS "
+                      f"(SELECT 1 FROM {HEAD_TABLE}) AND NOT EXISTS (SELECT 1 FROM {self.events_table_name})",
+                      (GENESIS, now_text()))
+
+    def _linker(self, c: Any) -> SQLiteLinker:
+        return SQLiteLinker(c, self.events_table_name)
+
+    def _read(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return c.fetchall()
+
+    def chain_head(self) -> HeadRecord | None:
+        rows = self._read(f"SELECT position, chain_hash, trusted_from, backfilled_through, started_at "
+                          f"FROM {HEAD_TABLE} WHERE id = 1")
+        return HeadRecord(rows[0][0], bytes(rows[0][1]), rows[0][2], rows[0][3], rows[0][4]) if rows else None
+
+    def chain_rows(self, after: int, limit: int) -> list[ChainRow]:
+        return [_row(r) for r in self._read(f"SELECT * FROM {CHAIN_TABLE} WHERE position > ? ORDER BY position "
+                                            "LIMIT ?", (after, limit))]
+
+    def chain_row_before(self, position: int) -> ChainRow | None:
+        rows = self._read(f"SELECT * FROM {CHAIN_TABLE} WHERE position < ? ORDER BY position DESC LIMIT 1", (position,))
+        return _row(rows[0]) if rows else None
+
+    def chain_row_at(self, position: int) -> ChainRow | None:
+        rows = self._read(f"SELECT * FROM {CHAIN_TABLE} WHERE position = ?", (position,))
+        return _row(rows[0]) if rows else None
+
+    def aggregate_link(self, originator_id: str, version: int) -> bytes | None:
+        rows = self._read(f"SELECT c.event_hash FROM {self.events_table_name} e JOIN {CHAIN_TABLE} c "
+                          "ON c.position = e.rowid WHERE e.originator_id = ? AND e.originator_version = ?",
+                          (_stored_id(originator_id), version))
+        return bytes(rows[0][0]) if rows else None
+
+    def chain_rows_of(self, originator_id: str) -> list[ChainRow]:
+        """An aggregate's links, by version (found through the events table's key)."""
+        return [_row(r) for r in self._read(f"SELECT c.* FROM {self.events_table_name} e JOIN {CHAIN_TABLE} c "
+                                            "ON c.position = e.rowid WHERE e.originator_id = ? "
+                                            "ORDER BY e.originator_version", (_stored_id(originator_id),))]
+
+    def backfill(self, progress: Callable[[int], None] | None = None) -> HeadRecord:
+        """Link the events recorded before the chain existed, in one transaction holding the write
+        lock (writers wait; none of their events can slip in unlinked)."""
+        with self._lock, self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT 1 FROM {HEAD_TABLE}")
+            if c.fetchone():
+                raise ChainExists
+            c.execute(f"DELETE FROM {CHAIN_TABLE}")
+            head, aggregates, after = Head(0, GENESIS), {}, 0
+            while True:
+                c.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} "
+                          "WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, BACKFILL_PAGE))
+                events = [_Event(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+                if not events:
+                    break
+                rows = list(backfill_links(events, head, aggregates))
+                c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?, ?, ?)",
+                              [(r.position, r.originator_id, r.originator_version, r.event_hash, r.chain_hash)
+                               for r in rows])
+                head, after = Head(rows[-1].position, rows[-1].chain_hash), rows[-1].position
+                if progress:
+                    progress(len(rows))
+            record = HeadRecord(head.position, head.chain_hash, head.position + 1, head.position, now_text())
+            c.execute(f"INSERT INTO {HEAD_TABLE} VALUES (1, ?, ?, ?, ?, ?)",
+                      (record.position, record.chain_hash, record.trusted_from, record.backfilled_through,
+                       record.started_at))
+        return record
