@@ -9,6 +9,7 @@ from typing import Callable
 
 from logistics.adapters.accounts import Accounts
 from logistics.adapters.database import Database
+from logistics.adapters.erasure_purge import LOG_FILE_VAR, log_purger, outbox_purger
 from logistics.adapters.fixture_files import load_catalogue, load_locations
 from logistics.adapters.parallel_rebuild import Workers
 from logistics.adapters.personal_data import Vault
@@ -67,6 +68,10 @@ def bootstrap(url: str | None = None) -> System:
         views = Views(app, engine, before_read=projection.wait_for_head)  # read-your-writes, whoever wrote
         accounts = Accounts(writer)
         notifications = Notifications(app, engine, writer, accounts)
+        app.proposals_of_person = views.proposals_of_person
+        app.erasers = {"accounts disabled": lambda person_id, _found: accounts.disable_person(person_id),
+                       "outbox messages purged": outbox_purger(writer),
+                       "log lines purged": log_purger(os.environ.get(LOG_FILE_VAR))}
     return System(app=app, projection=projection, views=views, database=database, accounts=accounts,
                   feed=Feed(app, views), notifications=notifications)
 

@@ -247,3 +247,29 @@ def test_verify_at_the_terminal_exits_1_and_names_the_break(history, database_ur
                                              "the event the chain recorded here is missing: it was deleted")
     data = json.loads(logistics(tmp_path, "verify", "--json", database=database_url).stdout)
     assert data["ok"] is False and data["broken"]["position"] == 30
+
+
+def test_an_audit_export_of_one_dewar_carries_each_events_hashes_and_says_whether_they_hold(history, database_url,
+                                                                                             tmp_path):
+    barcode = history.views.dewars()[0]["barcode"]
+    exported = logistics(tmp_path, "history", barcode, "--format", "json", database=database_url)
+    assert exported.returncode == 0, exported.stderr
+    proof = json.loads(exported.stdout)
+    events = proof["events"]
+    assert proof["name"] == barcode and proof["kind"] == "dewar" and proof["holds"] is True
+    assert [e["version"] for e in events] == list(range(1, len(events) + 1)) and len(events) >= 8
+    assert events[0]["previous_hash"] == "00" * 32
+    assert all(e["matches"] and e["previous_hash"] == p["event_hash"] for p, e in zip(events, events[1:]))
+    assert events[0]["event"] == "Registered" and events[-1]["event"] == "Moved"
+    assert proof["head"]["position"] == history.app.recorder.max_notification_id()
+
+    pdf = logistics(tmp_path, "history", barcode, "--format", "pdf", "-o", "dewar.pdf", database=database_url)
+    assert pdf.returncode == 0, pdf.stderr
+    assert pdf.stdout.strip() == f"wrote dewar.pdf: {len(events)} events of dewar {barcode}, its chain holds"
+    assert (tmp_path / "dewar.pdf").read_bytes()[:5] == b"%PDF-"
+
+    _edit_state(history, events[2]["position"])
+    proof = json.loads(logistics(tmp_path, "history", barcode, "--format", "json", database=database_url).stdout)
+    assert proof["holds"] is False and [e["matches"] for e in proof["events"]][2] is False
+    tampered = logistics(tmp_path, "history", barcode, "--format", "pdf", "-o", "dewar.pdf", database=database_url)
+    assert tampered.returncode == 1 and tampered.stdout.strip().endswith("its chain DOES NOT HOLD")

@@ -188,6 +188,24 @@ class Accounts:
             raise NotFound(f"there is no active token {token_id!r}")
         self._token_cache.clear()
 
+    def disable_person(self, person_id: str) -> int:
+        """For an erasure: every account linked to the person can no longer sign in or use a token
+        (disabled, password and sessions gone, tokens revoked), and is no longer named after them
+        (a username may be a name or an e-mail address). Returns how many accounts."""
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(select(accounts.c.id).where(accounts.c.person_id == person_id)).scalars())
+            for account_id in ids:
+                conn.execute(update(accounts).where(accounts.c.id == account_id)
+                             .values(disabled=True, password_hash=None, username=f"erased-{account_id}"))
+            if ids:
+                conn.execute(update(tokens).where(tokens.c.account_id.in_(ids), tokens.c.revoked_at.is_(None))
+                             .values(revoked_at=now))
+                conn.execute(update(tokens).where(tokens.c.account_id.in_(ids)).values(label=""))
+                conn.execute(delete(web_sessions).where(web_sessions.c.account_id.in_(ids)))
+        self._token_cache.clear()
+        return len(ids)
+
     def start_session(self, account: Account) -> str:
         """A signed-in browser's session: its id goes in the cookie; signing out deletes it here."""
         session_id = secrets.token_urlsafe(32)

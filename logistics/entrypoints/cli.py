@@ -12,6 +12,7 @@ import click
 from tqdm import tqdm
 
 from logistics.adapters.database import ENV_VAR, DatabaseURLError
+from logistics.adapters.erasure_purge import configure_log_file
 from logistics.adapters.fixture_files import load_demo
 from logistics.adapters.outbox import STATUSES as OUTBOX_STATUSES
 from logistics.bootstrap import System, bootstrap, default_rebuild_jobs, register_reference_data
@@ -63,6 +64,7 @@ def _run(ctx: click.Context, as_json: bool, action: Any) -> None:
 @click.option("--database", "url", envvar=ENV_VAR, default=None, help="Database URL (sqlite:///FILE or postgresql://...)")
 @click.pass_context
 def cli(ctx: click.Context, url: str | None) -> None:
+    configure_log_file()
     ctx.obj = Context(url)
 
 
@@ -141,22 +143,53 @@ def where(ctx: click.Context, barcode: str, as_of: str | None, as_json: bool) ->
     _run(ctx, as_json, action)
 
 
-@cli.command(help="What happened to a dewar, container, shipment or sample: every event, who, when, where from.")
+@cli.command(help="What happened to a dewar, container, shipment or sample: every event, who, when, where from. "
+                  "--format json or pdf adds each event's chain proof (its hashes and position), for an audit.")
 @click.argument("barcode_or_id")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "pdf"]), default="text",
+              show_default=True, help="json and pdf include the chain proof.")
+@click.option("--output", "-o", default=None, help="Where to write the PDF (default: history-BARCODE.pdf).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the events without their proof).")
 @click.pass_context
-def history(ctx: click.Context, barcode_or_id: str, as_json: bool) -> None:
+def history(ctx: click.Context, barcode_or_id: str, output_format: str, output: str | None, as_json: bool) -> None:
     def action(system: System) -> None:
+        kind = "entity"
         try:
             entity_id = UUID(barcode_or_id.strip())
         except ValueError:
-            _kind, entity_id = system.app.resolve(barcode_or_id)
+            kind, entity_id = system.app.resolve(barcode_or_id)
+        if output_format in ("json", "pdf"):
+            _audit_export(system, barcode_or_id.strip(), kind, entity_id, output_format, output)
+            return
         events = system.app.history(entity_id)
         Session(system.app, system.views, OPERATOR).tell(events, system.accounts.people)
         lines = [f"{e['time'].isoformat(timespec='seconds')}  {e['sentence']}, by {e['who']}"
                  f"{' at ' + e['station'] if e['station'] and e['station'] != e['who'] else ''}" for e in events]
         _emit(events, as_json, "\n".join(lines))
-    _run(ctx, as_json, action)
+    _run(ctx, as_json or output_format == "json", action)
+
+
+def _audit_export(system: System, name: str, kind: str, entity_id: UUID, output_format: str,
+                  output: str | None) -> None:
+    import getpass
+
+    from logistics.domain.chain import now_text
+    from logistics.service_layer.audit import history_proof
+
+    proof = history_proof(system.app, entity_id)
+    exported = {"exported_at": now_text(), "exported_by": f"cli:{getpass.getuser()}"}
+    if output_format == "json":
+        click.echo(json.dumps({"name": name, "kind": kind, **exported, **proof}, indent=2, default=str))
+        return
+    from logistics.entrypoints.history_pdf import render_history_pdf
+
+    path = output or f"history-{''.join(c if c.isalnum() or c in '-_.' else '_' for c in name)}.pdf"
+    with open(path, "wb") as f:
+        f.write(render_history_pdf(name, kind, proof, exported["exported_at"], exported["exported_by"]))
+    click.echo(f"wrote {path}: {len(proof['events'])} events of {kind} {name}, "
+               + ("its chain holds" if proof["holds"] else "its chain DOES NOT HOLD"))
+    if not proof["holds"]:
+        sys.exit(1)
 
 
 @cli.command("rebuild-read-model", help="Drop the read model and rebuild it from every stored event.")
@@ -438,6 +471,49 @@ def user_add(ctx: click.Context, username: str, roles: tuple[str, ...], kind: st
         account = system.accounts.add(username, list(roles), password=password, person_id=person_id, kind=kind)
         _emit({"id": account.id, "username": account.username, "roles": sorted(account.roles)}, as_json,
               f"added {account.kind} account {account.username} ({', '.join(sorted(account.roles))})")
+    _run(ctx, as_json, action)
+
+
+@cli.group(help="People whose personal data the tracker keeps (sealed).")
+def person() -> None:
+    pass
+
+
+@person.command("erase", help="Erase a person (by person id, or the username of their account): their key is "
+                              "destroyed, so their name, e-mail, phone and addresses read as erased in every history; "
+                              "every account linked to them is disabled; the e-mail outbox, its digests and the log "
+                              "file (LOGISTICS_LOG_FILE) are purged of them; the erasure is recorded with who did it "
+                              "and when. Histories stay whole and verifiable. Cannot be undone.")
+@click.argument("person_ref", metavar="PERSON")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def person_erase(ctx: click.Context, person_ref: str, yes: bool, as_json: bool) -> None:
+    import getpass
+
+    from logistics.domain.by import By
+    from logistics.domain.errors import NotFound
+
+    def action(system: System) -> None:
+        person_id = person_ref.strip()
+        try:
+            person_id = str(UUID(person_id))
+        except ValueError:
+            account = system.accounts.by_username(person_id)
+            if account.person_id is None:
+                raise NotFound(f"account {person_ref!r} is not linked to a person: there is nobody to erase")
+            person_id = account.person_id
+        system.app.person_details(person_id)  # refuses an unknown person before asking
+        if not yes:
+            try:
+                confirmed = click.confirm(f"Erase person {person_id}? This cannot be undone", err=True)
+            except click.Abort:  # no answer (no terminal, end of input)
+                confirmed = False
+            if not confirmed:
+                _fail("nothing erased: answer yes, or pass --yes", "cancelled", as_json)
+        report = system.app.erase_person(person_id, By(f"cli:{getpass.getuser()}"))
+        _emit({"person_id": report.person_id, "erased_by": report.erased_by,
+               "already_erased": report.already_erased, **report.purged}, as_json, report.sentence())
     _run(ctx, as_json, action)
 
 

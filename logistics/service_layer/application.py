@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -31,6 +31,7 @@ from logistics.domain.people import Person, Proposal
 from logistics.domain.registry import Claim, Counter, Location, claim_id
 from logistics.domain.sample import Sample
 from logistics.domain.shipment import Shipment, safety_level
+from logistics.service_layer.erasure import ErasureReport, PersonalData, Purger
 
 BARCODE = "barcode"
 SERIAL = "dewar-serial"  # each mail-in serial is allocated once, facility-wide: a claim names its one code
@@ -76,6 +77,9 @@ class Logistics(Application):
         super().__init__({"AGGREGATE_CACHE_MAXSIZE": "5000", **env})
         self.catalogue, self.sealer, self.facility_codes = catalogue, sealer, facility_codes
         self.on_recorded: Callable[[int], None] = lambda notification_id: None
+        # Set by bootstrap: where else an erased person's data may be (erasure.py), and their proposals
+        self.erasers: dict[str, Purger] = {}
+        self.proposals_of_person: Callable[[str], Iterable[str]] = lambda person_id: ()
         self._claims: dict[UUID, tuple[str, UUID]] = {}  # claims and locations never change once made
         self._locations: set[str] = set()
 
@@ -270,8 +274,25 @@ class Logistics(Application):
             return [p], contact_id
         return self._run(command)
 
-    def erase_person(self, person_id: UUID | str, by: By) -> None:
-        """A data-protection erasure: the person's key goes; histories stay whole."""
+    def erase_person(self, person_id: UUID | str, by: By) -> ErasureReport:
+        """A data-protection erasure (erasure.py): what the system wrote of the person in clear is
+        purged (the `erasers`), the erasure is recorded (who, when), and the person's key goes last;
+        histories stay whole. Running it again purges again and records nothing more."""
+        person = self._get(person_id, Person, "person")
+        subject = str(person.id)
+        details = self.sealer.open(person.details)
+        addresses = []
+        for code in self.proposals_of_person(subject):
+            try:
+                contacts = self.proposal(code).lab_contacts.values()
+            except NotFound:
+                continue
+            addresses += [self.sealer.open(c["address"]) for c in contacts if c["person"] == subject]
+        found = PersonalData.of({} if details.get("erased") else details,
+                                [a for a in addresses if not a.get("erased")])
+        purged = {what: purge(subject, found) for what, purge in self.erasers.items()}
+        already = person.erased
+
         def command() -> tuple[list[Any], None]:
             person = self._get(person_id, Person, "person")
             if person.erased:
@@ -279,7 +300,8 @@ class Logistics(Application):
             person.erase(**by.fields)
             return [person], None
         self._run(command)
-        self.sealer.erase(str(person_id))
+        self.sealer.erase(subject)
+        return ErasureReport(subject, by.actor, already, purged)
 
     def person_details(self, person_id: UUID | str) -> dict[str, Any]:
         return self.sealer.open(self._get(person_id, Person, "person").details)
