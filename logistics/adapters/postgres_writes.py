@@ -49,7 +49,7 @@ class PostgresGroupCommitRecorder(GroupCommit, PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
-            head = start = self._group_head(curs)
+            linking = self._start_linking(curs, batches)
             for n, events in enumerate(batches):
                 if not events:
                     ids[n] = None
@@ -58,23 +58,23 @@ class PostgresGroupCommitRecorder(GroupCommit, PostgresApplicationRecorder):
                     with conn.transaction():  # a savepoint: a command whose events fail, fails alone
                         PostgresAggregateRecorder._insert_stored_events(self, curs, events)
                         ids[n] = self._fetch_ids_after_insert_events(curs, events)
-                        head = self._link_batch(curs, head, events, ids[n])
                 except Exception as e:  # noqa: BLE001 - this command's alone, if the transaction survived it
                     if conn.info.transaction_status != TransactionStatus.INTRANS:
                         raise
-                    ids.pop(n, None)
                     errors[n] = library_error(e, psycopg)
-            self._end_group(curs, start, head)
+                else:
+                    self._link(linking, events, ids[n])
+            self._finish_linking(curs, linking)
         return ids, errors
 
     # Hooks of the chained recorder below: this one links nothing.
-    def _group_head(self, curs: Any) -> Any:
+    def _start_linking(self, curs: Any, batches: list[Sequence[StoredEvent]]) -> Any:
         return None
 
-    def _link_batch(self, curs: Any, head: Any, events: Sequence[StoredEvent], ids: Sequence[int] | None) -> Any:
-        return head
+    def _link(self, linking: Any, events: Sequence[StoredEvent], ids: Sequence[int] | None) -> None:
+        pass
 
-    def _end_group(self, curs: Any, start: Any, head: Any) -> None:
+    def _finish_linking(self, curs: Any, linking: Any) -> None:
         pass
 
 
@@ -89,6 +89,32 @@ def _chain_ddl(schema: str) -> list[Composed]:
     ]
 
 
+class _Linking:
+    """A transaction's links, made in memory as each command's events are inserted; written at
+    the end with one INSERT, with the head's move."""
+
+    def __init__(self, head: Head | None, previous: dict[tuple[str, int], bytes]):
+        self.head, self.previous, self.rows = head, previous, []
+
+    @classmethod
+    def of(cls, rows: Sequence[Any]) -> "_Linking":
+        head = next((Head(r["position"], bytes(r["hash"])) for r in rows if r["originator_id"] is None), None)
+        return cls(head, {(r["originator_id"], r["originator_version"]): bytes(r["hash"])
+                          for r in rows if r["originator_id"] is not None})
+
+    def add(self, events: Sequence[StoredEvent], ids: Sequence[int] | None) -> None:
+        if self.head is None or not ids:  # no head: a database from before the chain, not yet backfilled
+            return
+        rows, self.head = link_events(self.head, events, ids, self.previous)
+        self.rows += rows
+        self.previous.update({(r.originator_id, r.originator_version): r.event_hash for r in rows})
+
+    def columns(self) -> tuple[list[Any], ...]:
+        return ([r.position for r in self.rows], [r.originator_id for r in self.rows],
+                [r.originator_version for r in self.rows], [r.event_hash for r in self.rows],
+                [r.chain_hash for r in self.rows])
+
+
 def _row(row: Any) -> ChainRow:
     return ChainRow(row["position"], row["originator_id"], row["originator_version"], bytes(row["event_hash"]),
                     bytes(row["chain_hash"]))
@@ -100,19 +126,24 @@ class ChainedPostgresRecorder(PostgresGroupCommitRecorder):
 
     A command alone still costs two round trips, as the library's way does: the lock, the insert
     and the reading of the head and of each aggregate's previous link go in one pipeline; the
-    chain rows, the head's move and the commit in the next."""
+    chain rows, the head's move and the commit in the next. A group reads once and writes its
+    links once, not per command."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         schema = Identifier(self.datastore.schema)
         chain, head, events = Identifier(CHAIN_TABLE), Identifier(HEAD_TABLE), Identifier(self.events_table_name)
         id_type = SQL(self.datastore.originator_id_type)
-        self._sql_head = SQL("SELECT position, chain_hash FROM {}.{} WHERE id = 1").format(schema, head)
-        self._sql_previous = SQL(
-            "SELECT e.originator_id::text AS originator_id, e.originator_version, c.event_hash "
+        # the head (under the events table's lock: the head this transaction extends), and the link of
+        # each aggregate's version before its first event here (committed before: a command saves
+        # the version after the one it read, and two in one group with the same aggregate conflict)
+        self._sql_head_and_previous = SQL(
+            "SELECT NULL AS originator_id, NULL::bigint AS originator_version, chain_hash AS hash, position "
+            "FROM {s}.{h} WHERE id = 1 UNION ALL "
+            "SELECT e.originator_id::text, e.originator_version, c.event_hash, c.position "
             "FROM {s}.{e} e JOIN {s}.{c} c ON c.position = e.notification_id "
             "WHERE (e.originator_id, e.originator_version) IN "
-            "(SELECT * FROM unnest(%s::{t}[], %s::bigint[]))").format(s=schema, e=events, c=chain, t=id_type)
+            "(SELECT * FROM unnest(%s::{t}[], %s::bigint[]))").format(s=schema, h=head, e=events, c=chain, t=id_type)
         self._sql_insert_links = SQL(
             "INSERT INTO {}.{} SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::bytea[], %s::bytea[])"
         ).format(schema, chain)
@@ -141,14 +172,17 @@ class ChainedPostgresRecorder(PostgresGroupCommitRecorder):
         wanted = wanted_previous(events)
         return [UUID(a) if self.datastore.originator_id_type == "uuid" else a for a, _ in wanted], [v for _, v in wanted]
 
-    def _links(self, curs: Any, head: Head, events: Sequence[StoredEvent], positions: Sequence[int],
-               previous_rows: Sequence[Any]) -> Head:
-        previous = {(r["originator_id"], r["originator_version"]): bytes(r["event_hash"]) for r in previous_rows}
-        rows, moved = link_events(head, events, positions, previous)
-        curs.execute(self._sql_insert_links, ([r.position for r in rows], [r.originator_id for r in rows],
-                                              [r.originator_version for r in rows], [r.event_hash for r in rows],
-                                              [r.chain_hash for r in rows]), prepare=True)
-        return moved
+    def _start_linking(self, curs: Any, batches: list[Sequence[StoredEvent]]) -> "_Linking":
+        curs.execute(self._sql_head_and_previous, self._previous_params([e for b in batches for e in b]), prepare=True)
+        return _Linking.of(curs.fetchall())
+
+    def _link(self, linking: "_Linking", events: Sequence[StoredEvent], ids: Sequence[int] | None) -> None:
+        linking.add(events, ids)
+
+    def _finish_linking(self, curs: Any, linking: "_Linking") -> None:
+        if linking.rows:
+            curs.execute(self._sql_insert_links, linking.columns(), prepare=True)
+            curs.execute(self._sql_move_head, (linking.head.position, linking.head.chain_hash), prepare=True)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's insert_events
     def _write_alone(self, events: Sequence[StoredEvent]) -> Sequence[int] | None:
@@ -158,41 +192,21 @@ class ChainedPostgresRecorder(PostgresGroupCommitRecorder):
         ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
             with conn.pipeline() as pipeline, conn.transaction():
-                with conn.cursor() as curs, conn.cursor() as head_curs, conn.cursor() as previous_curs:
+                with conn.cursor() as curs, conn.cursor() as look:
                     try:
                         self._insert_stored_events(curs, events)  # the lock, the NOTIFY, the insert
-                        head_curs.execute(self._sql_head, prepare=True)  # under the lock: the head this extends
-                        previous_curs.execute(self._sql_previous, self._previous_params(events), prepare=True)
+                        look.execute(self._sql_head_and_previous, self._previous_params(events), prepare=True)
                         pipeline.sync()  # a conflict raises here, as in the library's insert_events
                         ids = self._fetch_ids_after_insert_events(curs, events)
-                        head_row = head_curs.fetchone()
-                        previous_rows = previous_curs.fetchall()
+                        linking = _Linking.of(look.fetchall())
                     except Exception as e:  # noqa: BLE001 - the library's way: raised after the pipeline
                         exc = e
                     else:  # an error from here on leaves the transaction block: nothing is committed
-                        if head_row is not None and ids:
-                            head = self._links(curs, Head(head_row["position"], bytes(head_row["chain_hash"])),
-                                               events, ids, previous_rows)
-                            curs.execute(self._sql_move_head, (head.position, head.chain_hash), prepare=True)
+                        linking.add(events, ids)
+                        self._finish_linking(curs, linking)
             if exc:
                 raise exc
         return ids
-
-    def _group_head(self, curs: Any) -> Head | None:
-        curs.execute(self._sql_head, prepare=True)  # under the events table's lock: the head this group extends
-        row = curs.fetchone()
-        return Head(row["position"], bytes(row["chain_hash"])) if row else None
-
-    def _link_batch(self, curs: Any, head: Head | None, events: Sequence[StoredEvent],
-                    ids: Sequence[int] | None) -> Head | None:
-        if head is None or not ids:
-            return head
-        curs.execute(self._sql_previous, self._previous_params(events), prepare=True)
-        return self._links(curs, head, events, ids, curs.fetchall())
-
-    def _end_group(self, curs: Any, start: Head | None, head: Head | None) -> None:
-        if head is not None and head != start:
-            curs.execute(self._sql_move_head, (head.position, head.chain_hash), prepare=True)
 
     # --- reading (the chain's store) --------------------------------------------------------------
     def _read(self, statement: Composed, params: Sequence[Any] = ()) -> list[Any]:
@@ -222,9 +236,9 @@ class ChainedPostgresRecorder(PostgresGroupCommitRecorder):
         return _row(rows[0]) if rows else None
 
     def aggregate_link(self, originator_id: str, version: int) -> bytes | None:
-        ids, versions = self._previous_params([_Event(0, originator_id, version + 1, "", b"")])
-        rows = self._read(self._sql_previous, (ids, versions))
-        return bytes(rows[0]["event_hash"]) if rows else None
+        rows = self._read(self._sql_head_and_previous,
+                          self._previous_params([_Event(0, originator_id, version + 1, "", b"")]))
+        return next((bytes(r["hash"]) for r in rows if r["originator_id"] is not None), None)
 
     def chain_rows_of(self, originator_id: str) -> list[ChainRow]:
         """An aggregate's links, by version (found through the events table's key)."""
