@@ -173,7 +173,14 @@ class ChainedPostgresRecorder(PostgresGroupCommitRecorder):
         return [UUID(a) if self.datastore.originator_id_type == "uuid" else a for a, _ in wanted], [v for _, v in wanted]
 
     def _start_linking(self, curs: Any, batches: list[Sequence[StoredEvent]]) -> "_Linking":
-        curs.execute(self._sql_head_and_previous, self._previous_params([e for b in batches for e in b]), prepare=True)
+        # each command's own wants: a stale command's (X, 26) must not hide a fresh one's (X, 27)
+        ids: list[Any] = []
+        versions: list[int] = []
+        for batch in batches:
+            batch_ids, batch_versions = self._previous_params(batch)
+            ids += batch_ids
+            versions += batch_versions
+        curs.execute(self._sql_head_and_previous, (ids, versions), prepare=True)
         return _Linking.of(curs.fetchall())
 
     def _link(self, linking: "_Linking", events: Sequence[StoredEvent], ids: Sequence[int] | None) -> None:
