@@ -183,11 +183,21 @@ def create_app(system: System) -> "TokenShortcut":
         if principal is None:
             return RedirectResponse("/login", status_code=303)
         barcode = request.query_params.get("barcode", "").strip()
+        session = Session(system.app, system.views, principal)
         try:
-            kind, _, row = await run_in_threadpool(Session(system.app, system.views, principal).resolve, barcode)
+            kind, _, row = await run_in_threadpool(session.resolve, barcode)
         except DomainError as e:
+            named = await run_in_threadpool(session.shipments_named, barcode) if barcode else []
+            if len(named) == 1:
+                return RedirectResponse(f"/shipments/{named[0]['id']}", status_code=303)
+            if named:
+                return templates.TemplateResponse(request, "problem.html", {
+                    "me": principal, "ops": {}, "title": f"Shipments named {barcode}",
+                    "message": "More than one proposal has a shipment of this name: choose one.",
+                    "links": [(f"/shipments/{r['id']}", f"{r['proposal']}: {r['name']}") for r in named]})
             return templates.TemplateResponse(request, "problem.html", {"me": principal, "ops": {}, "title": "Not found",
-                                                                        "message": e.message}, status_code=404)
+                                                                        "message": f"{e.message}, and no shipment is named {barcode!r}"},
+                                              status_code=404)
         return RedirectResponse(f"/{kind}s/{quote(row['barcode'], safe='')}", status_code=303)
 
     printer = LabelPrinter()

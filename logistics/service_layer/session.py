@@ -263,6 +263,10 @@ class Session:
                              "name": person.get("name", "")})
         return contacts
 
+    def shipments_named(self, name: str) -> list[dict[str, Any]]:
+        """The shipments of this name (any case) that this principal may see: the find box's second try."""
+        return [r for r in self.views.shipments_named(name) if self.principal.sees(r["proposal"])]
+
     def arrived_since(self, since: datetime) -> list[dict[str, Any]]:
         """The dewars that arrived at or after `since`, wherever they are now (the stores desk's
         "today's arrivals"), each with where it is in words; a member sees only their own."""
