@@ -65,11 +65,15 @@ class Operations:
         """The request in a POST body, if it is one answered here; a refusal; None: not ours."""
         try:
             data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
+        except orjson.JSONDecodeError as e:
+            return _unreadable(body, e)
         if not isinstance(data, dict) or not isinstance(query := data.get("query"), str):
             return None
-        if _any_float(data.get("variables")) or _any_float(data.get("extensions")):
+        try:
+            floats = _any_float(data.get("variables")) or _any_float(data.get("extensions"))
+        except TooDeep:
+            return TOO_DEEP
+        if floats:
             data = json.loads(body)  # orjson reads an integer beyond 64 bits as a float: the exact value it was
         variables, name, extensions = data.get("variables"), data.get("operationName"), data.get("extensions")
         if not (isinstance(variables, dict) or variables is None) or not (isinstance(name, str) or name is None) \
@@ -100,14 +104,39 @@ class Operations:
         return reply
 
 
-def _any_float(value: Any) -> bool:
+class TooDeep(Exception):
+    pass
+
+
+MAX_JSON_DEPTH = 32  # a sample's attributes, the deepest real input, nest 3 levels; 450 made graphql-core recurse out
+TOO_DEEP = (f"the variables are nested more than {MAX_JSON_DEPTH} levels deep, more than this API accepts: "
+            "send flatter values")
+
+
+def _any_float(value: Any, depth: int = 0) -> bool:
+    """Whether a JSON value holds a float; TooDeep if it nests more than MAX_JSON_DEPTH levels."""
     if type(value) is float:
         return True
-    if type(value) is dict:
-        return any(_any_float(v) for v in value.values())
-    if type(value) is list:
-        return any(_any_float(v) for v in value)
+    if type(value) is dict or type(value) is list:
+        if depth >= MAX_JSON_DEPTH:
+            raise TooDeep()
+        found = False
+        for v in value.values() if type(value) is dict else value:  # every one: the depth is checked to the end
+            found = _any_float(v, depth + 1) or found
+        return found
     return False
+
+
+def _unreadable(body: bytes, error: orjson.JSONDecodeError) -> str | None:
+    """Why a body that is not JSON is refused here; None: strawberry's view words it ("Unable to parse...")."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"the request body is not UTF-8 text (a byte that cannot be UTF-8 at offset {e.start}): send JSON in UTF-8"
+    if "depth limit" in str(error) or "recursion" in str(error).lower():
+        return ("the request body is JSON nested more than 1024 levels deep, more than this API reads: "
+                "send flatter values")
+    return None
 
 
 async def read_body(receive: Receive) -> bytes | None:

@@ -29,7 +29,14 @@ from logistics.service_layer.importing import ImportRefused, template_columns
 from logistics.service_layer.session import Session
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _csp_nonce(request: Request) -> dict[str, str]:
+    """The nonce that lets a page's own inline script run under the Content-Security-Policy (guard.py)."""
+    return {"csp_nonce": request.scope.get("state", {}).get("csp_nonce", "")}
+
+
+templates = Jinja2Templates(directory=str(HERE / "templates"), context_processors=[_csp_nonce])
 templates.env.policies["json.dumps_kwargs"] = {"sort_keys": False}  # a schema's fields keep their order
 OPS = {name: op.text for name, op in operations().items()}
 
@@ -221,7 +228,10 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         return JSONResponse({"ok": True, "samples": added})
 
     async def import_template(request: Request) -> Response:
-        kind = system.app.catalogue.sample_kind(request.query_params.get("kind", "mx-crystal"))
+        try:
+            kind = system.app.catalogue.sample_kind(request.query_params.get("kind", "mx-crystal"))
+        except DomainError as e:
+            return JSONResponse({"error": e.message}, status_code=400)
         columns = template_columns(kind)
         example = {"container_barcode": "CPS-0001", "container_type": kind.goes_into[0], "sample_position": "1",
                    "sample_name": "sample_1", "sample_kind": kind.code, **{k: v for k, v in

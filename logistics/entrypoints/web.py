@@ -29,11 +29,12 @@ from logistics.api.types import Context, Loaders
 from logistics.bootstrap import System, bootstrap
 from logistics.adapters.label_printer import LabelPrinter
 from logistics.domain.errors import DomainError
-from logistics.service_layer.labelling import print_labels
+from logistics.service_layer.labelling import print_labels, render_labels
 from logistics.service_layer.access import Principal
 from logistics.service_layer.session import Session
 from logistics.entrypoints import graphql_post
 from logistics.entrypoints.graphiql import offline_html
+from logistics.entrypoints.guard import Guard, Settings
 from logistics.entrypoints.pages import build_pages, templates
 
 SESSION_KEY = "account"
@@ -133,7 +134,9 @@ class LogisticsGraphQL(GraphQL):
                        accounts=self.system.accounts, request=request)
 
 
-def create_app(system: System) -> "TokenShortcut":
+def create_app(system: System, settings: Settings | None = None) -> Guard:
+    """The whole app; `settings` (limits, cookie) default to the environment's (guard.Settings)."""
+    settings = settings or Settings.from_environment()
     graphql = LogisticsGraphQL(system)
 
     async def health(_request: Request) -> Response:
@@ -151,7 +154,7 @@ def create_app(system: System) -> "TokenShortcut":
         wants_json = "application/json" in request.headers.get("content-type", "")
         try:
             data = await (request.json() if wants_json else request.form())
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
             data = None
         if not hasattr(data, "get"):
             return JSONResponse({"ok": False, "error": 'send {"username": ..., "password": ...} as JSON, or a form'},
@@ -203,21 +206,29 @@ def create_app(system: System) -> "TokenShortcut":
     printer = LabelPrinter()
 
     async def shipment_labels(request: Request) -> Response:
-        """GET /shipments/{shipment}/labels?stock=a4-14&format=pdf: the shipment's labels, for its members and staff."""
+        """/shipments/{shipment}/labels?stock=a4-14&format=pdf: the shipment's labels, for its members and staff.
+        GET downloads them and changes nothing (a followed link or a prefetch must not record a print);
+        POST (stock and format in the form or the query) prints them: the print is recorded in the history."""
         principal = await run_in_threadpool(authenticate, system, request)
         if principal is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
         session = Session(system.app, system.views, principal)
-        stock = request.query_params.get("stock", "a4-14")
-        label_format = request.query_params.get("format", "pdf")
+        choice = request.query_params
+        if request.method == "POST":
+            form = await request.form()
+            choice = {**request.query_params, **{k: str(v) for k, v in form.items()}}
+        stock, label_format = str(choice.get("stock", "a4-14")), str(choice.get("format", "pdf"))
+        shipment = request.path_params["shipment"]
         try:
-            data = await run_in_threadpool(print_labels, session, printer, request.path_params["shipment"], stock,
-                                           label_format)
+            if request.method == "POST":
+                data = await run_in_threadpool(print_labels, session, printer, shipment, stock, label_format)
+            else:
+                data = (await run_in_threadpool(render_labels, session, printer, shipment, stock, label_format))[1]
         except DomainError as e:
             status = 403 if e.code == "access_denied" else 404 if e.code in ("not_found", "unknown_barcode") else 400
             return JSONResponse({"error": e.message, "code": e.code}, status_code=status)
         media = "application/pdf" if label_format.strip().lower() == "pdf" else "application/x-zpl"
-        filename = f"labels-{request.path_params['shipment'].replace('/', '-')}.{label_format.strip().lower()}"
+        filename = f"labels-{shipment.replace('/', '-')}.{label_format.strip().lower()}"
         return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{filename}"'})
 
     async def favicon(_request: Request) -> Response:
@@ -227,18 +238,18 @@ def create_app(system: System) -> "TokenShortcut":
         Route("/health", health), Route("/find", find), Route("/favicon.ico", favicon),
         Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
-        Route("/shipments/{shipment:path}/labels", shipment_labels, methods=["GET"]),
+        Route("/shipments/{shipment:path}/labels", shipment_labels, methods=["GET", "POST"]),
         Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
         *build_pages(system, authenticate),
     ]
     middleware = [Middleware(SessionMiddleware, secret_key=system.accounts.secret_key(), session_cookie="logistics",
-                             same_site="lax", https_only=False, max_age=12 * 3600)]
+                             same_site="lax", https_only=settings.cookie_secure, max_age=12 * 3600)]
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         system.close()
 
-    return TokenShortcut(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), graphql)
+    return Guard(TokenShortcut(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), graphql), settings)
 
 
 def _authorization(scope: Scope) -> bytes:
@@ -261,7 +272,7 @@ class TokenShortcut:
             await self.app(scope, receive, send)
 
 
-def app_from_environment() -> "TokenShortcut":
+def app_from_environment() -> Guard:
     """The factory uvicorn calls (in each worker process): the database comes from the environment."""
     system = bootstrap(os.environ.get("LOGISTICS_DATABASE_URL"))
     if os.environ.get(PROJECTED_BY_PARENT):

@@ -104,10 +104,15 @@ def gather(session: Session, shipment_id: str) -> ShipmentLabels:
                           instrument=instrument, dewars=dewars)
 
 
+def render_labels(session: Session, printer: Any, shipment: str, stock: str = "a4-14",
+                  label_format: str = "pdf") -> tuple[str, bytes]:
+    """A shipment's labels, rendered: (its id, the bytes). Records nothing: a download to look at."""
+    shipment_id = find_shipment(session, shipment)
+    return shipment_id, printer.render(gather(session, shipment_id), stock, label_format)
+
+
 def print_labels(session: Session, printer: Any, shipment: str, stock: str = "a4-14", label_format: str = "pdf") -> bytes:
     """Render a shipment's labels and record the printing in its history (only if it rendered)."""
-    shipment_id = find_shipment(session, shipment)
-    content = gather(session, shipment_id)
-    data = printer.render(content, stock, label_format)
+    shipment_id, data = render_labels(session, printer, shipment, stock, label_format)
     session.record_labels_printed(shipment_id, stock.strip().lower(), label_format.strip().lower())
     return data

@@ -14,15 +14,15 @@ def _shipment(server, who: str, name: str) -> dict:
 def test_a_member_downloads_labels_that_scan_and_a_stranger_gets_not_found(server):
     shipment = _shipment(server, "ada", "Efflux pumps run 1")
     with server.client("ada") as ada:
-        response = ada.get(f"/shipments/{shipment['id']}/labels", params={"stock": "thermal-4x6"})
+        response = ada.post(f"/shipments/{shipment['id']}/labels", params={"stock": "thermal-4x6"})
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/pdf"
         scanned = {text for image in pages(response.content) for _, text in decode(image)}
         assert shipment["dewars"][0]["barcode"] in scanned
-        zpl = ada.get("/shipments/mx23694/Efflux pumps run 1/labels", params={"stock": "thermal-4x6", "format": "zpl"})
+        zpl = ada.post("/shipments/mx23694/Efflux pumps run 1/labels", data={"stock": "thermal-4x6", "format": "zpl"})
         assert zpl.status_code == 200 and zpl.text.startswith("^XA")
     with server.client("stores") as stores:
-        assert stores.get(f"/shipments/{shipment['id']}/labels").status_code == 200
+        assert stores.post(f"/shipments/{shipment['id']}/labels").status_code == 200
     with server.client("dorothy") as stranger:
         foreign = stranger.get(f"/shipments/{shipment['id']}/labels")
         missing = stranger.get("/shipments/00000000-0000-0000-0000-000000000000/labels")
