@@ -43,7 +43,7 @@ def test_a_second_dev_serve_installs_nothing_and_its_banner_names_every_demo_acc
         for account in accounts:
             assert re.search(rf"\b{account}\b", banner), f"the banner does not name {account}:\n{banner}"
         example = re.search(r"e\.g\. (\S+)", banner).group(1)
-        assert example == "demo-ada"
+        assert example == "ada-at-the-facility"
         signed_in = httpx.post(f"http://127.0.0.1:{port}/login", json={"username": "ada", "password": example})
         assert signed_in.json() == {"ok": True, "name": "ada", "roles": ["member"]}
     finally:

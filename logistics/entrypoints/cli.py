@@ -329,7 +329,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: boo
         from logistics.entrypoints.demo import demo_accounts, demo_password
 
         sign_in += "".join(f"            {line}\n" for line in ["demo accounts:", *demo_accounts(data)]) + \
-            f"            each password is {demo_password('')!r} and the username, e.g. {demo_password('ada')}\n"
+            f"            each password is the username followed by {demo_password('')!r}, e.g. {demo_password('ada')}\n"
     click.echo(f"serving {system.database.url.render_as_string(hide_password=True)} on http://{host}:{port}\n"
                f"{sign_in}"
                f"  GraphQL:  http://{host}:{port}/graphql  (GraphiQL in the browser; scripts send\n"
@@ -445,15 +445,27 @@ def user() -> None:
 @click.option("--proposal", "proposals", multiple=True, help="For members: a proposal to join (repeatable).")
 @click.option("--name", default=None, help="For members (and staff to be e-mailed): the person's name (kept sealed).")
 @click.option("--email", default=None, help="For members (and staff to be e-mailed): the e-mail address (kept sealed).")
-@click.option("--password", default=None, help="Omit to be asked; stations and scripts use tokens instead.")
+@click.option("--password-stdin", "password_stdin", is_flag=True,
+              help="Read the password from the first line of standard input (for scripts); without it a "
+                   "person's password is asked for. Never on the command line: it would stay in shell history.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def user_add(ctx: click.Context, username: str, roles: tuple[str, ...], kind: str, proposals: tuple[str, ...],
-             name: str | None, email: str | None, password: str | None, as_json: bool) -> None:
+             name: str | None, email: str | None, password_stdin: bool, as_json: bool) -> None:
+    from logistics.adapters.accounts import check_password
     from logistics.domain.by import By
+    from logistics.domain.errors import DomainError
 
-    if kind == "person" and password is None:
-        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif kind == "person":
+        password = click.prompt("password (at least 12 characters)", hide_input=True, confirmation_prompt=True)
+    if password is not None:
+        try:
+            check_password(password, username)  # before anything is registered
+        except DomainError as e:
+            _fail(e.message, e.code, as_json)
 
     def action(system: System) -> None:
         admin = By("cli:admin")
@@ -514,6 +526,33 @@ def person_erase(ctx: click.Context, person_ref: str, yes: bool, as_json: bool) 
         report = system.app.erase_person(person_id, By(f"cli:{getpass.getuser()}"))
         _emit({"person_id": report.person_id, "erased_by": report.erased_by,
                "already_erased": report.already_erased, **report.purged}, as_json, report.sentence())
+    _run(ctx, as_json, action)
+
+
+@user.command("unlock", help="Let an account that failed to sign in too often try again at once.")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_unlock(ctx: click.Context, username: str, as_json: bool) -> None:
+    def action(system: System) -> None:
+        system.accounts.by_username(username)
+        was_locked = system.accounts.throttle.unlock(username, None, "unlocked by an admin (logistics user unlock)")
+        _emit({"username": username, "was_locked": was_locked}, as_json,
+              f"unlocked {username}" if was_locked else f"{username} was not locked; its failed sign-ins are forgotten")
+    _run(ctx, as_json, action)
+
+
+@user.command("sign-ins", help="Accounts locked after failed sign-ins, and unlocked again (the audit).")
+@click.argument("username", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_sign_ins(ctx: click.Context, username: str | None, as_json: bool) -> None:
+    def action(system: System) -> None:
+        entries = system.accounts.throttle.audit(username)
+        _emit([{"at": e.at.isoformat(), "event": e.event, "username": e.username, "client": e.client,
+                "detail": e.detail} for e in entries], as_json,
+              "\n".join(f"{e.at:%Y-%m-%d %H:%M:%S} UTC  {e.event:8}  {e.username}  from {e.client or '-'}: {e.detail}"
+                        for e in entries) or "no account was locked")
     _run(ctx, as_json, action)
 
 

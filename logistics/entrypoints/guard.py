@@ -45,6 +45,7 @@ class Settings:
     max_upload: int = 16 * MIB  # a spreadsheet of contents: a full 96-well plate's XLSX is about 20 KiB
     base_url: str | None = None  # the public origin behind a proxy; the request's own Host is always accepted
     cookie_secure: bool = False
+    hash_slots: int | None = None  # password checks at once; None: sized from the memory (sign_in.hash_slots)
 
     @classmethod
     def from_environment(cls) -> "Settings":

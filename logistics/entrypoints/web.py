@@ -35,6 +35,7 @@ from logistics.service_layer.session import Session
 from logistics.entrypoints import graphql_post
 from logistics.entrypoints.graphiql import offline_html
 from logistics.entrypoints.guard import Guard, Settings
+from logistics.entrypoints.sign_in import SignInGate, Wait
 from logistics.entrypoints.pages import build_pages, templates
 
 SESSION_KEY = "account"
@@ -150,6 +151,8 @@ def create_app(system: System, settings: Settings | None = None) -> Guard:
         return templates.TemplateResponse(request, "login.html", {"error": None,
                                                                   "next": safe_next(request.query_params.get("next", "/"))})
 
+    gate = SignInGate(system.accounts, settings.hash_slots)
+
     async def login(request: Request) -> Response:
         wants_json = "application/json" in request.headers.get("content-type", "")
         try:
@@ -160,7 +163,14 @@ def create_app(system: System, settings: Settings | None = None) -> Guard:
             return JSONResponse({"ok": False, "error": 'send {"username": ..., "password": ...} as JSON, or a form'},
                                 status_code=400)
         username, password = str(data.get("username", "")), str(data.get("password", ""))
-        account = await run_in_threadpool(system.accounts.verify_password, username, password)
+        account = await gate.sign_in(username, password, request.client.host if request.client else "unknown")
+        if isinstance(account, Wait):
+            headers = {"retry-after": str(account.seconds)}
+            if wants_json:
+                return JSONResponse({"ok": False, "error": account.message}, status_code=account.status, headers=headers)
+            return templates.TemplateResponse(request, "login.html", {"error": account.message,
+                                              "next": safe_next(str(data.get("next", "/")))},
+                                              status_code=account.status, headers=headers)
         if account is None:
             message = "Wrong username or password. Check both and try again; ask the facility's user office if you forgot them."
             if wants_json:

@@ -26,10 +26,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cli(url: str, *args: str, cwd: Path) -> str:
+def cli(url: str, *args: str, cwd: Path, stdin: str | None = None) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "logistics", "--database", url, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, input=stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -630,7 +630,8 @@ def test_a_member_added_to_a_proposal_sees_it_on_the_very_next_request_with_the_
     but a member's proposals are read afresh on every request: joining or leaving takes effect at once."""
     username, code = f"newbie{uuid.uuid4().hex[:6]}", f"mx{random.randint(90000, 99999)}"
     cli(api.server.database_url, "user", "add", username, "--role", "member", "--name", "New Bie",
-        "--email", f"{username}@example.org", "--proposal", "mx23694", "--password", "a-long-password", cwd=tmp_path)
+        "--email", f"{username}@example.org", "--proposal", "mx23694", "--password-stdin", cwd=tmp_path,
+        stdin="a long and unusual passphrase\n")
     token = json.loads(cli(api.server.database_url, "token", "create", "--user", username, "--json", cwd=tmp_path))["token"]
     headers = {"Authorization": f"Bearer {token}"}
 
@@ -657,14 +658,14 @@ def test_a_member_added_to_a_proposal_sees_it_on_the_very_next_request_with_the_
 
 def test_signing_in_with_a_password_gives_a_session_until_signing_out(api: Api) -> None:
     with httpx.Client(base_url=api.server.url, timeout=30) as c:
-        for username, password in (("ada", "wrong-password"), ("ada", ""), ("nobody", "demo-nobody"), ("ADA", "DEMO-ADA")):
+        for username, password in (("ada", "wrong-password"), ("ada", ""), ("nobody", "nobody-at-the-facility"), ("ADA", "ADA-AT-THE-FACILITY")):
             response = c.post("/login", json={"username": username, "password": password})
             assert response.status_code == 401, (username, response.text)
             assert response.json()["ok"] is False
             assert "wrong username or password" in response.json()["error"].lower()
             assert "logistics" not in c.cookies
         assert c.post("/graphql", json={"query": "{ me { name } }"}).status_code == 401
-        response = c.post("/login", json={"username": "ada", "password": "demo-ada"})
+        response = c.post("/login", json={"username": "ada", "password": "ada-at-the-facility"})
         assert response.status_code == 200
         assert response.json() == {"ok": True, "name": "ada", "roles": ["member"]}
         response = c.post("/graphql", json={"query": "{ me { name proposals station } shipments { edges { node { proposal } } } }"})
@@ -679,7 +680,7 @@ def test_signing_in_with_a_password_gives_a_session_until_signing_out(api: Api) 
     # a form sign-in (the login page) works the same way
     with httpx.Client(base_url=api.server.url, timeout=30) as c:
         assert c.post("/login", data={"username": "dorothy", "password": "wrong"}).status_code == 401
-        response = c.post("/login", data={"username": "dorothy", "password": "demo-dorothy"})
+        response = c.post("/login", data={"username": "dorothy", "password": "dorothy-at-the-facility"})
         assert response.status_code == 303
         assert c.post("/graphql", json={"query": "{ me { name } }"}).json()["data"]["me"] == {"name": "dorothy"}
         assert c.post("/logout").status_code in (200, 303)
@@ -688,7 +689,7 @@ def test_signing_in_with_a_password_gives_a_session_until_signing_out(api: Api) 
 
 def test_a_signed_in_member_is_still_bound_by_the_rule(api: Api, world: dict[str, Any]) -> None:
     with httpx.Client(base_url=api.server.url, timeout=30) as c:
-        assert c.post("/login", json={"username": "dorothy", "password": "demo-dorothy"}).status_code == 200
+        assert c.post("/login", json={"username": "dorothy", "password": "dorothy-at-the-facility"}).status_code == 200
         query = ENTITY_QUERIES["dewar"][0]
         foreign = c.post("/graphql", json={"query": query, "variables": {"b": world["dewar"]}}).text
         absent = c.post("/graphql", json={"query": query, "variables": {"b": world["missing_dewar"]}}).text
@@ -787,7 +788,7 @@ def test_a_facility_dewar_on_another_proposals_trip_is_unavailable_and_nothing_m
 
 def test_a_session_cookie_is_dead_after_signing_out(api: Api) -> None:
     with httpx.Client(base_url=api.server.url, timeout=30) as c:
-        assert c.post("/login", json={"username": "ada", "password": "demo-ada"}).status_code == 200
+        assert c.post("/login", json={"username": "ada", "password": "ada-at-the-facility"}).status_code == 200
         copied = c.cookies["logistics"]
         assert c.post("/logout", headers={"Accept": "application/json"}).status_code == 200
     response = httpx.post(api.server.graphql, json={"query": "{ me { name } }"}, cookies={"logistics": copied})

@@ -76,7 +76,7 @@ def sign_in(browser: Browser, server: Server) -> Iterator[Callable[..., Page]]:
         page.on("pageerror", lambda error: errors.append(f"{user}: {error}"))
         page.goto("/login")
         page.fill("input[name=username]", user)
-        page.fill("input[name=password]", "demo-" + user)
+        page.fill("input[name=password]", user + "-at-the-facility")
         with page.expect_navigation():
             page.click("form[action='/login'] button[type=submit]")
         assert "/login" not in page.url, f"{user} could not sign in: {page.content()[:500]}"
