@@ -45,7 +45,8 @@ def load_catalogue(folder: Path = FIXTURES) -> Catalogue:
                               changer=_changer(i.get("changer")))
         for i in _read(folder / "instruments.json")
     }
-    return Catalogue(container_types=types, sample_kinds=kinds, instruments=instruments)
+    return Catalogue(container_types=types, sample_kinds=kinds, instruments=instruments,
+                     sample_safety=_read(folder / "sample-safety.json"))
 
 
 def load_locations(folder: Path = FIXTURES) -> list[dict[str, str]]:

@@ -26,6 +26,7 @@ from strawberry.extensions import (AddValidationRules, MaskErrors, MaxAliasesLim
                                    QueryDepthLimiter, ValidationCache)
 from strawberry.tools import merge_types
 
+from logistics.api.cost import QueryCostLimit
 from logistics.api import admin, beamline, catalogue, entity, feed, notifications, shipments, stores
 from logistics.api.errors import Problem
 
@@ -48,7 +49,8 @@ def _unexpected(error: GraphQLError) -> bool:
 
 # The depth and alias limits as validation rules, made once: strawberry's limiter extensions make
 # a new rule class per instance, and the validation cache is keyed by the rules.
-LIMITS = [*QueryDepthLimiter(max_depth=10).validation_rules, *MaxAliasesLimiter(max_alias_count=30).validation_rules]
+LIMITS = [*QueryDepthLimiter(max_depth=10).validation_rules, *MaxAliasesLimiter(max_alias_count=30).validation_rules,
+          QueryCostLimit]
 MAX_TOKENS = 2000
 INTERNAL_ERROR = ("internal error: the request was not completed; try again, and tell the facility's IT if it "
                   "persists")

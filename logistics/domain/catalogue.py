@@ -5,6 +5,7 @@ The data lives in `fixtures/`; these classes only hold it and answer questions a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,18 +50,41 @@ class SampleKind:
 
     def validate(self, attributes: dict[str, Any]) -> dict[str, Any]:
         """The attributes when they follow the kind's JSON Schema; else the schema's own message."""
-        errors = sorted(
-            jsonschema.Draft202012Validator(self.schema).iter_errors(attributes),
-            key=lambda e: list(e.absolute_path),
-        )
-        if errors:
-            error = errors[0]
-            where = "/".join(str(p) for p in error.absolute_path) or "(attributes)"
-            said = error.schema.get("description") if isinstance(error.schema, dict) else None
-            if error.validator in ("pattern", "format") and said:  # a rule in words, not a regular expression
-                raise InvalidValue(f"{self.name} attribute {where}: {error.instance!r} is not valid: {said}")
-            raise InvalidValue(f"{self.name} attribute {where}: {error.message}")
-        return attributes
+        return follow_schema(self.schema, attributes, f"{self.name} attribute", "(attributes)")
+
+
+# Bounds on a free-form JSON value (a sample's attributes or safety), checked before its schema:
+# the values people send nest 2 levels and weigh under 1 KiB; one nested 900 deep was accepted once
+# and made its sample's history unreadable.
+MAX_NESTING = 8
+MAX_JSON_BYTES = 16 * 1024
+
+
+def bounded(value: Any, what: str) -> Any:
+    """The value if it nests at most MAX_NESTING levels and its JSON is at most MAX_JSON_BYTES."""
+    depth, layer = 0, [value]
+    while containers := [x for x in layer if isinstance(x, (dict, list))]:  # level by level: no recursion
+        depth += 1
+        if depth > MAX_NESTING:
+            raise InvalidValue(f"{what} nest more than {MAX_NESTING} levels deep: expected plain names and values")
+        layer = [v for x in containers for v in (x.values() if isinstance(x, dict) else x)]
+    size = len(json.dumps(value, separators=(",", ":"), default=str).encode())
+    if size > MAX_JSON_BYTES:
+        raise InvalidValue(f"{what} take {size} bytes as JSON: expected at most {MAX_JSON_BYTES}")
+    return value
+
+
+def follow_schema(schema: dict[str, Any], value: Any, what: str, whole: str) -> Any:
+    """The value when it follows the JSON Schema; else the schema's own message, saying where."""
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = "/".join(str(p) for p in error.absolute_path) or whole
+        said = error.schema.get("description") if isinstance(error.schema, dict) else None
+        if error.validator in ("pattern", "format") and said:  # a rule in words, not a regular expression
+            raise InvalidValue(f"{what} {where}: {error.instance!r} is not valid: {said}")
+        raise InvalidValue(f"{what} {where}: {error.message}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,7 @@ class Catalogue:
     container_types: dict[str, ContainerType]
     sample_kinds: dict[str, SampleKind]
     instruments: dict[str, Instrument]
+    sample_safety: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)  # a JSON Schema
 
     def container_type(self, code: str) -> ContainerType:
         try:

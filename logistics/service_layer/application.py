@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 
 from logistics.domain import facets, identifiers as ids, loading, packing
 from logistics.domain.by import By
-from logistics.domain.catalogue import Catalogue
+from logistics.domain.catalogue import Catalogue, bounded, follow_schema
 from logistics.domain.changer import SampleChanger
 from logistics.domain.container import Container
 from logistics.domain.dewar import Dewar
@@ -425,6 +425,9 @@ class Logistics(Application):
         for what, value in (("attributes", attributes), ("safety", safety)):
             if value is not None and not isinstance(value, dict):
                 raise InvalidValue(f"sample {what} must be an object of names and values, not {type(value).__name__}")
+            bounded(value, f"sample {what}")
+        if safety:
+            follow_schema(self.catalogue.sample_safety, safety, "sample safety", "(safety)")
         given = dict(attributes or {})
         given.pop("name", None)
         if "name" in sample_kind.schema.get("properties", {}):
