@@ -170,7 +170,7 @@ def test_a_password_comes_from_standard_input_never_from_the_command_line(tmp_pa
                               env=env, input=stdin, capture_output=True, text=True, timeout=120)
 
     on_the_line = logistics("user", "add", "sam", "--role", "stores", "--password", PASSWORD)
-    assert on_the_line.returncode == 2 and "No such option: --password" in on_the_line.stderr
+    assert on_the_line.returncode == 2 and "No such option" in on_the_line.stderr and "--password" in on_the_line.stderr
     common = logistics("user", "add", "sam", "--role", "stores", "--password-stdin", stdin="password1234\n")
     assert common.returncode != 0 and "the password is too easy to guess: This is a very common password" in common.stderr
     added = logistics("user", "add", "sam", "--role", "stores", "--password-stdin", stdin=PASSWORD + "\n")
