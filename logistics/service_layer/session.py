@@ -112,6 +112,8 @@ class Session:
     def move_container(self, barcode: str, dewar: str, parent: str | None = None, position: str | None = None) -> None:
         self._on_barcode("move_container", barcode)
         self._on_barcode("move_container", dewar)
+        if parent:  # another proposal's puck as the new parent is as unknown as a puck that does not exist
+            self._on_barcode("move_container", parent)
         self.app.move_container(barcode, dewar, self.principal.by, parent, position)
 
     def add_sample(self, container: str, position: str, kind: str, name: str, attributes: dict[str, Any],
