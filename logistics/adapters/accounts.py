@@ -100,6 +100,7 @@ class Accounts:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._token_cache: dict[str, tuple[float, Account]] = {}
+        self._station_cache: dict[str, tuple[float, frozenset[str] | None]] = {}
         metadata.create_all(engine)
         self.throttle = SignInThrottle(engine)
 
@@ -204,6 +205,25 @@ class Accounts:
                 .where(tokens.c.token_hash == digest, tokens.c.revoked_at.is_(None),
                        accounts.c.disabled.is_(False))).first()
         return _account(row) if row is not None else None
+
+    def station_roles(self, name: str) -> frozenset[str] | None:
+        """The roles of a registered scanner station (a station account an admin added), None if there
+        is none of that name; remembered for TOKEN_CACHE_SECONDS, like tokens."""
+        name = name.strip().lower()
+        cached = self._station_cache.get(name)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts.c.roles).where(accounts.c.username == name, accounts.c.kind == "station",
+                                                              accounts.c.disabled.is_(False))).first()
+        roles = frozenset(r for r in row.roles.split(",") if r) if row is not None else None
+        self._station_cache[name] = (time.monotonic() + self.TOKEN_CACHE_SECONDS, roles)
+        return roles
+
+    def known_station_roles(self, name: str) -> tuple[bool, frozenset[str] | None]:
+        """(known, roles) from memory alone, for the event loop: known is False when it must be looked up."""
+        cached = self._station_cache.get(name.strip().lower())
+        return (True, cached[1]) if cached is not None and cached[0] > time.monotonic() else (False, None)
 
     def revoke_token(self, token_id: str) -> None:
         token_id = token_id.strip()

@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection, Request
@@ -61,7 +62,7 @@ def known_principal(system: System, conn: HTTPConnection) -> Principal | None:
     account = system.accounts.known_token(header[7:])
     if account is None or "member" in account.roles:
         return None
-    return _principal(system, account, conn)
+    return _principal(system, account, conn, memory_only=True)
 
 
 def authenticate(system: System, conn: HTTPConnection) -> Principal | None:
@@ -78,9 +79,32 @@ def authenticate(system: System, conn: HTTPConnection) -> Principal | None:
     return _principal(system, account, conn)
 
 
-def _principal(system: System, account: Account, conn: HTTPConnection) -> Principal:
-    """A person at the pages is at station "web" unless their client names one; a station is itself."""
-    return principal_of(system, account, conn.headers.get(STATION_HEADER) or ("web" if account.kind == "person" else None))
+class StationRefused(HTTPException):
+    """X-Logistics-Station named a station that is not registered, or one this account may not use."""
+
+
+def _principal(system: System, account: Account, conn: HTTPConnection, memory_only: bool = False) -> Principal | None:
+    """A station is itself. A person (at the pages: station "web") or a script may name the station
+    they work at, if an admin registered it (a station account) and it serves one of their roles;
+    otherwise StationRefused. With memory_only, None when the station must be looked up."""
+    named = (conn.headers.get(STATION_HEADER) or "").strip().lower()
+    if account.kind == "station" or not named:
+        return principal_of(system, account, "web" if account.kind == "person" else None)
+    if memory_only:
+        known, roles = system.accounts.known_station_roles(named)
+        if not known:
+            return None
+    else:
+        roles = system.accounts.station_roles(named)
+    if roles is None:
+        raise StationRefused(400, f"station {named!r} (X-Logistics-Station) is not registered: an admin registers a "
+                                  "station with 'logistics user add NAME --kind station --role ROLE'; without the "
+                                  "header your changes are recorded at " + ("'web'" if account.kind == "person"
+                                                                           else "no station"))
+    if not roles & account.roles and "admin" not in account.roles:
+        raise StationRefused(403, f"station {named!r} (X-Logistics-Station) is for {' or '.join(sorted(roles))} staff; "
+                                  f"{account.username} has {', '.join(sorted(account.roles))}")
+    return principal_of(system, account, named)
 
 
 class LogisticsGraphQL(GraphQL):
@@ -94,7 +118,17 @@ class LogisticsGraphQL(GraphQL):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         conn = HTTPConnection(scope)
-        principal = known_principal(self.system, conn) or await run_in_threadpool(authenticate, self.system, conn)
+        try:
+            principal = known_principal(self.system, conn) or await run_in_threadpool(authenticate, self.system, conn)
+        except StationRefused as refused:
+            if scope["type"] == "websocket":
+                await receive()
+                await send({"type": "websocket.close", "code": 4400 if refused.status_code == 400 else 4403,
+                            "reason": refused.detail[:120]})
+                return
+            await JSONResponse({"errors": [{"message": refused.detail}]}, status_code=refused.status_code)(
+                scope, receive, send)
+            return
         if principal is None:
             if scope["type"] == "websocket":
                 # Accept, then close with 4401, so the client sees why (a close before accept is a bare 403).
