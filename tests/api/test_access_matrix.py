@@ -69,7 +69,7 @@ def api(server: Any) -> Api:
 def world(api: Api) -> dict[str, Any]:
     """mx23694's things (found by an admin's queries), things that do not exist, and every string
     of mx23694's that must never reach a member of another proposal."""
-    shipments = api.data(ADMIN, """query($p: String) { shipments(proposal: $p, first: 500) { edges { node { id name
+    shipments = api.data(ADMIN, """query($p: String) { shipments(proposal: $p, first: 200) { edges { node { id name
         dewars { id barcode containers { id barcode samples { id name } children { id barcode } } } } } } }""",
                          p=PROPOSAL)["shipments"]["edges"]
     by_name = {e["node"]["name"]: e["node"] for e in shipments}
