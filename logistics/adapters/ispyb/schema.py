@@ -8,7 +8,7 @@ from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-ACCEPTED = "mysql+pymysql://USER:PASSWORD@HOST:3306/DATABASE (or mysql+mysqlconnector://...)"
+ACCEPTED = "mysql+pymysql://USER:PASSWORD@HOST:3306/DATABASE"
 
 
 class IspybError(Exception):
@@ -25,11 +25,14 @@ def ispyb_engine(url: str, **options: Any) -> Engine:
         raise IspybError(f"{url!r} is not a database URL: expected {ACCEPTED}") from None
     if not parsed.drivername.startswith(("mysql", "mariadb")):
         raise IspybError(f"ISPyB runs on MariaDB or MySQL, not {parsed.get_backend_name()}: expected {ACCEPTED}")
+    if parsed.drivername in ("mysql", "mariadb", "mariadb+pymysql"):
+        parsed = parsed.set(drivername="mysql+pymysql")
+    if parsed.drivername != "mysql+pymysql":  # the projection writes multi-row INSERTs with PyMySQL's escaping
+        raise IspybError(f"the ISPyB database is reached with PyMySQL, not {parsed.drivername}: expected {ACCEPTED}")
     if not parsed.database:
         raise IspybError(f"the URL names no database: expected {ACCEPTED}")
     try:
-        return create_engine(parsed.update_query_dict({"charset": "utf8mb4"}) if "pymysql" in parsed.drivername else parsed,
-                             pool_pre_ping=True, isolation_level="READ COMMITTED", **options)
+        return create_engine(parsed.update_query_dict({"charset": "utf8mb4"}), pool_pre_ping=True, isolation_level="READ COMMITTED", **options)
     except NoSuchModuleError:
         raise IspybError(f"no driver for {parsed.drivername}: install the project's 'ispyb' extra "
                          "(pip install 'facility-logistics[ispyb]')") from None
