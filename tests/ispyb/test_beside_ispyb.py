@@ -3,6 +3,7 @@ what SynchWeb and MXCuBE read there, and what the beamline software writes back.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -54,6 +55,18 @@ def test_synchweb_and_mxcube_show_the_demo_shipments_dewars_pucks_and_samples_wi
     assert samples[0]["samplename"] == "acrb_01" and samples[0]["samplelocation"] == "1"
     assert {s["proteinacronym"] for s in samples} <= {"lyso", "tolc"} and all(s["diffractionplanid"] for s in samples)
     assert rows(beside.engine, MXCUBE_SAMPLES, beamline="i04") == []  # nothing of anyone's is loaded there
+
+    # non-MX samples: the columns ISPyB has, the rest of the kind's attributes as JSON (fixtures/ispyb.json)
+    grids = rows(beside.engine, "SELECT b.name, b.volume, p.acronym, d.scanParameters FROM BLSample b "
+                                "JOIN Container c ON c.containerId = b.containerId LEFT JOIN Crystal x ON x.crystalId = b.crystalId "
+                                "LEFT JOIN Protein p ON p.proteinId = x.proteinId "
+                                "JOIN DiffractionPlan d ON d.diffractionPlanId = b.diffractionPlanId "
+                                "WHERE b.name IN ('glt_01', 'hepes150', 'sio2_glass') ORDER BY b.name")
+    assert [(g["name"], g["acronym"], json.loads(g["scanParameters"])) for g in grids] == [
+        ("glt_01", "GltPh", {"grid_type": "Quantifoil R1.2/1.3"}),
+        ("hepes150", None, {"composition": "20 mM HEPES pH 7.5, 150 mM NaCl"}),
+        ("sio2_glass", None, {"formula": "SiO2"})]
+    assert grids[1]["volume"] == 80
 
     again = beside.run_once()
     assert (again.applied, again.read_back) == (0, 0)  # nothing new: and our own loads do not come back
