@@ -55,7 +55,7 @@ PROJECTED = ("logistics.domain.shipment:", "logistics.domain.dewar:", "logistics
              "logistics.domain.sample:")
 DEWAR_HISTORY = frozenset({"Registered", "AssignedToShipment", "Sent", "Arrived", "Moved", "TakenToInstrument",
                            "DispatchRequested", "DispatchBooked", "Dispatched", "Returned", "Closed", "Cancelled",
-                           "ArrivedUnexpectedly"})
+                           "ArrivedUnexpectedly", "DispatchCancelled"})
 BATCH = 2000  # notifications; fixed (see above). bench_ispyb, 0.03 year: 763 events/s in batches of 500, NEW with 2000
 CHUNK = 500  # rows per multi-row INSERT
 
