@@ -36,7 +36,7 @@ def packed_dewar(system: System, code: str = "mx23694", puck: str = "CPS-0001", 
 
 def at_facility(system: System, **kwargs: Any) -> tuple[Any, str]:
     shipment, barcode = packed_dewar(system, **kwargs)
-    system.app.set_courier(shipment, "dhl", "1234567890", USER)
+    system.app.set_courier(shipment, "dhl", "1234567891", USER)
     system.app.mark_sent(shipment, USER)
     system.app.scan_dewar(barcode, "loc-goods-in", STORES)
     return shipment, barcode

@@ -14,7 +14,8 @@ import pytest
 from stdnum.iso7064 import mod_37_2
 
 from logistics.domain.errors import InvalidBarcode, InvalidValue, UnknownBarcode
-from logistics.domain.identifiers import TRUNCATED_AT_LEAST, FacilityCodes, MailInBarcode, looks_like_mail_in, tracking_number
+from logistics.domain.identifiers import (TRUNCATED_AT_LEAST, FacilityCodes, MailInBarcode, looks_like_mail_in,
+                                          tracking_number, tracking_url)
 from logistics.service_layer.application import barcode_key
 from tests.helpers import STORES, USER, at_facility, event_count, packed_dewar
 
@@ -226,7 +227,7 @@ def test_a_mistyped_barcode_of_a_registered_dewar_is_refused_and_changes_nothing
 def test_a_one_digit_typo_that_spells_another_dewars_code_is_not_matched_to_that_dewar(system):
     shipment, first = packed_dewar(system)
     second = system.app.add_mail_in_dewar(shipment, 1, "i03", USER)
-    system.app.set_courier(shipment, "dhl", "1234567890", USER)
+    system.app.set_courier(shipment, "dhl", "1234567891", USER)
     system.app.mark_sent(shipment, USER)
     # The two codes differ only in their serial's last digit and their check character.
     assert sum(a != b for a, b in zip(first[:-2], second[:-2])) == 1
@@ -255,7 +256,7 @@ def test_an_unknown_well_formed_mail_in_barcode_is_reported_as_unknown(system):
 
 def test_a_scan_with_scanner_noise_finds_the_dewar(system):
     shipment, barcode = packed_dewar(system)
-    system.app.set_courier(shipment, "dhl", "1234567890", USER)
+    system.app.set_courier(shipment, "dhl", "1234567891", USER)
     system.app.mark_sent(shipment, USER)
     before = event_count(system)
 
@@ -279,7 +280,7 @@ def test_reading_the_letter_o_for_a_zero_in_the_serial_is_reported_as_a_misread(
 
 def test_a_misread_mail_in_barcode_cannot_be_booked_in_as_an_unexpected_dewar(system):
     shipment, barcode = packed_dewar(system)
-    system.app.set_courier(shipment, "dhl", "1234567890", USER)
+    system.app.set_courier(shipment, "dhl", "1234567891", USER)
     system.app.mark_sent(shipment, USER)
     misread = barcode.replace("-000", "-0O0", 1)
     before = event_count(system)
@@ -389,13 +390,13 @@ def test_a_configured_facility_pattern_accepts_its_own_codes_and_refuses_the_def
 
 
 @pytest.mark.parametrize("courier, typed, number", [
-    ("dhl", "1234567890", "1234567890"),
-    ("DHL", " 1234567890\r\n", "1234567890"),
+    ("dhl", "1234567891", "1234567891"),
+    ("DHL", " 1234567891\r\n", "1234567891"),
     ("dhl", "JD014600003828433081", "JD014600003828433081"),
     ("dhl", "JJD" + "1" * 18, "JJD" + "1" * 18),
     ("dhl", "jjd" + "2" * 18, "JJD" + "2" * 18),
-    ("fedex", "123456789012", "123456789012"),
-    ("fedex", "9622001900000000000000" + "794612345678", "794612345678"),
+    ("fedex", "974367662710", "974367662710"),
+    ("fedex", "9622001900000000000000" + "477179081230", "477179081230"),
     ("ups", "1Z999AA10123456784", "1Z999AA10123456784"),
     ("ups", "1z999aa10123456784", "1Z999AA10123456784"),
 ])
@@ -404,9 +405,9 @@ def test_tracking_numbers_in_each_couriers_own_format_are_accepted(courier, type
 
 
 def test_a_fedex_label_scan_of_34_digits_gives_the_last_twelve():
-    scan = "1001901781000000000012" + "798765432101"
+    scan = "1001901781000000000012" + "799531274483"
     assert len(scan) == 34  # as many FedEx labels scan
-    assert tracking_number("fedex", scan) == "798765432101"
+    assert tracking_number("fedex", scan) == "799531274483"
 
 
 @pytest.mark.parametrize("courier, typed", [
@@ -436,3 +437,63 @@ def test_an_unknown_courier_is_refused_listing_the_accepted_couriers():
     assert "royalmail" in message
     for courier in ("dhl", "fedex", "ups", "other"):
         assert courier in message
+
+
+# --- couriers' check digits ------------------------------------------------------------------------
+# Samples published with the couriers' rules: UPS's developer guide (1Z999AA10123456784,
+# 1Z12345E6605272234) and the tracking_number_data project's DHL Express and FedEx Express samples.
+PUBLISHED = [
+    ("dhl", "3318810025"), ("dhl", "8487135506"), ("dhl", "3318810036"),
+    ("ups", "1Z999AA10123456784"), ("ups", "1Z12345E6605272234"),
+    ("fedex", "986578788855"), ("fedex", "477179081230"), ("fedex", "799531274483"),
+]
+
+
+@pytest.mark.parametrize("courier, number", PUBLISHED)
+def test_the_couriers_published_sample_numbers_are_accepted(courier, number):
+    assert tracking_number(courier, number) == number
+
+
+@pytest.mark.parametrize("courier, number", PUBLISHED)
+def test_a_tracking_number_with_one_digit_mistyped_is_refused_saying_so(courier, number):
+    typos = [number[:i] + d + number[i + 1:] for i in range(2 if courier == "ups" else 0, len(number)) if number[i].isdigit()
+             for d in "0123456789" if d != number[i]]
+    # mod 7 and mod 11 then 10 miss a few digit changes by design; the courier rule is what it is
+    accepted = [t for t in typos if _tracking_ok(courier, t)]
+    assert len(accepted) <= len(typos) // 6
+    refused = next(t for t in typos if not _tracking_ok(courier, t))
+    with pytest.raises(InvalidValue) as wrong:
+        tracking_number(courier, refused)
+    assert refused in str(wrong.value) and "wrong check digit" in str(wrong.value)
+
+
+def _tracking_ok(courier: str, number: str) -> bool:
+    try:
+        tracking_number(courier, number)
+    except InvalidValue:
+        return False
+    return True
+
+
+def test_a_ups_number_with_neighbours_swapped_is_refused():
+    with pytest.raises(InvalidValue, match="wrong check digit"):
+        tracking_number("ups", "1Z999AA10213456784")
+
+
+@pytest.mark.parametrize("courier, number, url", [
+    ("dhl", "3318810025", "https://www.dhl.com/global-en/home/tracking/tracking-express.html?submit=1&tracking-id=3318810025"),
+    ("ups", "1Z999AA10123456784", "https://www.ups.com/track?tracknum=1Z999AA10123456784"),
+    ("fedex", "986578788855", "https://www.fedex.com/fedextrack/?trknbr=986578788855"),
+    ("other", "Parcelforce EK123456789GB", None),
+])
+def test_each_courier_has_its_tracking_link(courier, number, url):
+    assert tracking_url(courier, number) == url
+
+
+def test_the_dispatch_notice_links_to_the_couriers_tracking_page():
+    from logistics.service_layer.notifications import DISPATCH_BOOKED, _lines
+
+    _subject, lines = _lines(DISPATCH_BOOKED, {"courier": "ups", "tracking_number": "1Z999AA10123456784",
+                                               "barcode": "mx23694-1-i03-0000001-3"})
+
+    assert "Track it on the courier's site: https://www.ups.com/track?tracknum=1Z999AA10123456784" in lines

@@ -34,10 +34,10 @@ def test_a_dewar_cannot_be_booked_or_scanned_out_while_one_of_its_pucks_is_in_a_
     app.request_dispatch(barcode, USER)
     before = event_count(system)
     with pytest.raises(NotPermitted, match="sample changer at i03/1"):
-        app.book_dispatch(barcode, "dhl", "1234567890", STORES)
+        app.book_dispatch(barcode, "dhl", "1234567891", STORES)
     assert event_count(system) == before
     app.unload("CPS-0001", BEAMLINE)
-    app.book_dispatch(barcode, "dhl", "1234567890", STORES)
+    app.book_dispatch(barcode, "dhl", "1234567891", STORES)
     app.scan_out(barcode, STORES)
     assert system.views.where(barcode)["workflow"] == "dispatched"
 
@@ -112,7 +112,7 @@ def test_a_dewar_must_be_booked_before_it_is_scanned_out_and_be_in_stores(system
     with pytest.raises(NotPermitted, match="book the dispatch first"):
         app.scan_out(barcode, STORES)
     app.request_dispatch(barcode, USER)
-    app.book_dispatch(barcode, "fedex", "123456789012", STORES)
+    app.book_dispatch(barcode, "fedex", "974367662710", STORES)
     app.take_to_instrument(barcode, "i03", BEAMLINE)
     with pytest.raises(NotPermitted, match="hand it back to stores first"):
         app.scan_out(barcode, STORES)
@@ -156,7 +156,7 @@ def test_a_facility_dewar_is_reused_trip_after_trip(system):
     app.mark_sent(first, USER)
     app.scan_dewar("DLS-MX-0007", "loc-goods-in", STORES)
     app.request_dispatch("DLS-MX-0007", USER)
-    app.book_dispatch("DLS-MX-0007", "dhl", "1234567890", STORES)
+    app.book_dispatch("DLS-MX-0007", "dhl", "1234567891", STORES)
     app.scan_out("DLS-MX-0007", STORES)
     app.mark_returned("DLS-MX-0007", STORES)
     app.add_facility_dewar(second, "DLS-MX-0007", USER)

@@ -52,7 +52,7 @@ def _random_commands(system, rng: random.Random, steps: int) -> int:
         lambda: app.load(rng.choice(pucks), rng.choice(["i03", "i04"]), str(rng.randint(1, 37)), BEAMLINE),
         lambda: app.unload(rng.choice(pucks), BEAMLINE),
         lambda: app.request_dispatch(rng.choice(dewars), USER),
-        lambda: app.book_dispatch(rng.choice(dewars), "dhl", "1234567890", STORES),
+        lambda: app.book_dispatch(rng.choice(dewars), "dhl", "1234567891", STORES),
         lambda: app.scan_out(rng.choice(dewars), STORES),
         lambda: app.top_up(rng.choice(dewars), STORES, 3),
         lambda: app.add_sample(rng.choice(pucks), str(rng.randint(1, 16)), "mx-crystal", "s", {"protein_acronym": "x"}, USER),

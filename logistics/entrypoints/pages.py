@@ -23,6 +23,7 @@ from logistics.api.schema import schema
 from logistics.api.types import Context, Loaders
 from logistics.bootstrap import System
 from logistics.domain.errors import DomainError
+from logistics.domain.identifiers import tracking_url
 from logistics.domain.shipment import STATUSES as SHIPMENT_STATUSES
 from logistics.service_layer.access import Principal
 from logistics.service_layer.importing import ImportRefused, template_columns
@@ -54,6 +55,7 @@ def _when(value: Any) -> str:
 
 templates.env.filters["when"] = _when
 templates.env.filters["clock"] = lambda v: _when(v)[11:16] + " UTC" if v else ""
+templates.env.filters["tracking_url"] = lambda number, courier: tracking_url(courier, number)
 templates.env.filters["urlpart"] = lambda v: quote(str(v), safe="")
 templates.env.filters["tojson_compact"] = lambda v: json.dumps(v, separators=(",", ":"), default=str)
 

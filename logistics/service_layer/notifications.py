@@ -48,6 +48,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from logistics.domain.identifiers import tracking_url
+
 # --- deliveries -----------------------------------------------------------------------------------
 IMMEDIATE, DIGEST, OFF = "immediate", "digest", "off"
 DELIVERIES = (IMMEDIATE, DIGEST, OFF)
@@ -250,15 +252,19 @@ def _lines(kind: str, facts: Mapping[str, Any]) -> tuple[str, list[str]]:
         notes = facts.get("notes") or "(no notes)"
         return (f"{dewar}: contents check failed",
                 told + about if told else [f"The contents check of {dewar} found a problem:", f"  {notes}", *about])
+    url = tracking_url(facts.get("courier"), facts.get("tracking_number"))
+    track = [f"Track it on the courier's site: {url}"] if url else []
     if kind == DISPATCH_BOOKED:
         return (f"{dewar} is booked to go back: {facts.get('courier', '').upper()} {facts.get('tracking_number', '')}",
-                told + about if told else [f"{dewar} is booked to go back to you with {facts.get('courier', '').upper()}, "
-                                           f"tracking number {facts.get('tracking_number', '')}.", *about])
+                [*told, *track, *about] if told else [f"{dewar} is booked to go back to you with "
+                                                      f"{facts.get('courier', '').upper()}, "
+                                                      f"tracking number {facts.get('tracking_number', '')}.",
+                                                      *track, *about])
     if kind == DISPATCHED:
         courier = f" with {facts['courier'].upper()}, tracking number {facts.get('tracking_number')}" \
             if facts.get("courier") else ""
         return (f"{dewar} is on its way back",
-                [*told, f"{dewar} left the facility{courier}.", *about])
+                [*told, f"{dewar} left the facility{courier}.", *track, *about])
     if kind == STALE:
         return (f"{dewar} is still at the facility after {facts.get('days', '?')} days",
                 [f"{dewar} has not been used since {facts.get('last_use', '?')} ({facts.get('days', '?')} days) "

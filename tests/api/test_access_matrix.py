@@ -366,7 +366,7 @@ STAFF_PROBES: dict[str, tuple[set[str], dict[str, Any], str]] = {
     "topUp": ({"stores"}, {"barcode": NOPE, "litres": 5.0}, "UnknownBarcodeError"),
     "checkContents": ({"stores"}, {"barcode": NOPE, "ok": True}, "UnknownBarcodeError"),
     "reportDamage": ({"stores"}, {"barcode": NOPE, "description": "dent"}, "UnknownBarcodeError"),
-    "bookDispatch": ({"stores"}, {"barcode": NOPE, "courier": "dhl", "trackingNumber": "1234567890"}, "UnknownBarcodeError"),
+    "bookDispatch": ({"stores"}, {"barcode": NOPE, "courier": "dhl", "trackingNumber": "1234567891"}, "UnknownBarcodeError"),
     "cancelDispatch": ({"stores"}, {"barcode": NOPE, "reason": "user still measuring"}, "UnknownBarcodeError"),
     "scanOut": ({"stores"}, {"barcode": NOPE}, "UnknownBarcodeError"),
     "markReturned": ({"stores"}, {"barcode": NOPE}, "UnknownBarcodeError"),
@@ -502,7 +502,7 @@ def test_an_admin_may_do_everything(api: Api) -> None:
         ("takeToInstrument", {"barcode": dewar, "instrument": "i04-1"}, "Dewar"),
         ("requestDispatch", {"barcode": dewar}, "Dewar"),
         ("handBack", {"barcode": dewar, "location": "loc-dispatch"}, "Dewar"),
-        ("bookDispatch", {"barcode": dewar, "courier": "dhl", "trackingNumber": "1234567890"}, "Dewar"),
+        ("bookDispatch", {"barcode": dewar, "courier": "dhl", "trackingNumber": "1234567891"}, "Dewar"),
         ("scanOut", {"barcode": dewar}, "Scan"),
         ("registerLocation", {"code": f"loc-admin-{u}", "name": "Admin shelf"}, "Done"),
     ]

@@ -136,7 +136,7 @@ def requested(api: Api) -> Trip:
 
 def booked(api: Api) -> Trip:
     trip = requested(api)
-    api.ok("stores", "BookDispatch", "Dewar", barcode=trip.dewar, courier="dhl", trackingNumber="1234567890")
+    api.ok("stores", "BookDispatch", "Dewar", barcode=trip.dewar, courier="dhl", trackingNumber="1234567891")
     return trip
 
 
@@ -210,7 +210,7 @@ def _(api: Api) -> None:
 def _(api: Api) -> None:
     run1 = demo_shipment(api, "Efflux pumps run 1")
     shipment = api.ok("ada", "Shipment", "Shipment", id=run1["id"])
-    assert shipment["courier"] == "dhl" and shipment["trackingNumber"] == "1234567890"
+    assert shipment["courier"] == "dhl" and shipment["trackingNumber"] == "1234567891"
     (dewar,) = shipment["dewars"]
     pucks = {c["barcode"]: c for c in dewar["containers"]}
     assert set(pucks) == {"CPS-1001", "CPS-1002"}
@@ -279,8 +279,8 @@ def _(api: Api) -> None:
 @case("SetCourier")
 def _(api: Api) -> None:
     shipment = new_shipment(api)
-    done = api.ok("ada", "SetCourier", "Shipment", shipmentId=shipment["id"], courier="DHL", trackingNumber="1234567890")
-    assert (done["courier"], done["trackingNumber"]) == ("dhl", "1234567890")
+    done = api.ok("ada", "SetCourier", "Shipment", shipmentId=shipment["id"], courier="DHL", trackingNumber="1234567891")
+    assert (done["courier"], done["trackingNumber"]) == ("dhl", "1234567891")
     api.refused("ada", "SetCourier", "InvalidValueError", shipmentId=shipment["id"], courier="dhl",
                 trackingNumber="12345")
 
@@ -369,7 +369,7 @@ def _(api: Api) -> None:
     assert (dewar["workflow"], dewar["returnCourier"], dewar["returnTracking"]) == \
         ("dispatch-booked", "ups", "1Z999AA10123456784")
     api.refused("stores", "BookDispatch", "NotPermittedError", barcode=arrived(api).dewar, courier="dhl",
-                trackingNumber="1234567890")  # the user has not asked for it back
+                trackingNumber="1234567891")  # the user has not asked for it back
 
 
 @case("ScanOut")

@@ -249,7 +249,7 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
             "InvalidValueError", "12345")
     refused(api.call("ada", "setCourier", shipmentId=sid, courier="pigeon"), "InvalidValueError", "pigeon")
     courier = ok(api.call("ada", "setCourier", shipmentId=sid, courier="DHL", trackingNumber=" 12 3456 7890 "), "Shipment")
-    assert (courier["courier"], courier["trackingNumber"]) == ("dhl", "1234567890")
+    assert (courier["courier"], courier["trackingNumber"]) == ("dhl", "1234567891")
     sent = ok(api.call("ada", "markSent", shipmentId=sid), "Shipment")
     assert sent["workflow"] == "sent"
     assert [(d["barcode"], d["workflow"], d["where"]["kind"]) for d in sent["dewars"]] \
@@ -321,7 +321,7 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
     # the user asks for it back while it is still in use; stores cannot book it while a puck is loaded
     requested = ok(api.call("ada", "requestDispatch", barcode=barcode), "Dewar")
     assert (requested["workflow"], requested["where"]["code"]) == ("dispatch-requested", "i04")
-    refused(api.call("stores", "bookDispatch", barcode=barcode, courier="dhl", trackingNumber="1234567890"),
+    refused(api.call("stores", "bookDispatch", barcode=barcode, courier="dhl", trackingNumber="1234567891"),
             "NotPermittedError", "sample changer")
 
     unloaded = ok(api.call("beamline", "unloadContainer", headers=bench, barcode=puck), "Container")
@@ -343,12 +343,12 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
             "InvalidValueError", "1Z12")
     refused(api.call("stores", "bookDispatch", barcode=barcode, courier="dhl", trackingNumber="JD12"),
             "InvalidValueError", "JD12")
-    refused(api.call("stores", "bookDispatch", barcode=barcode, courier="owl", trackingNumber="1234567890"),
+    refused(api.call("stores", "bookDispatch", barcode=barcode, courier="owl", trackingNumber="1234567891"),
             "InvalidValueError", "owl")
-    label = "9622001900000000000000" + "794612345678"  # a FedEx label barcode: 34 digits ending in the number
+    label = "9622001900000000000000" + "477179081230"  # a FedEx label barcode: 34 digits ending in the number
     booked = ok(api.call("stores", "bookDispatch", barcode=barcode, courier="FedEx", trackingNumber=label), "Dewar")
     assert (booked["workflow"], booked["returnCourier"], booked["returnTracking"]) \
-        == ("dispatch-booked", "fedex", "794612345678")
+        == ("dispatch-booked", "fedex", "477179081230")
     refused(api.call("stores", "markReturned", barcode=barcode), "NotPermittedError", "not dispatched")
     out = ok(api.call("stores-desk-1", "scanOut", barcode=barcode.upper()), "Scan")
     assert (out["changed"], out["event"]) == (True, "Dispatched")
@@ -398,7 +398,7 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
     assert (by_event["ContainerLoaded"]["actor"], by_event["ContainerLoaded"]["station"]) == (beamline, "i04-bench")
     assert by_event["ContainerLoaded"]["data"]["position"] == position
     assert by_event["DispatchRequested"]["actor"] == ada
-    assert by_event["DispatchBooked"]["data"] == {"courier": "fedex", "tracking_number": "794612345678"}
+    assert by_event["DispatchBooked"]["data"] == {"courier": "fedex", "tracking_number": "477179081230"}
     assert (by_event["Dispatched"]["actor"], by_event["Dispatched"]["station"]) == (desk, "stores-desk-1")
     times = [datetime.fromisoformat(e["time"]) for e in events]
     assert times == sorted(times)
@@ -685,7 +685,7 @@ BAD_INPUT: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("ada", "setCourier", {"shipmentId": "{draft_shipment}", "courier": "ups", "trackingNumber": "1Z 123"}, "InvalidValueError", "1Z 123"),
     ("ada", "setCourier", {"shipmentId": "{draft_shipment}", "courier": "fedex", "trackingNumber": "12345678901"}, "InvalidValueError", "12345678901"),
     ("ada", "setCourier", {"shipmentId": "{draft_shipment}", "courier": "other", "trackingNumber": "z" * 65}, "InvalidValueError", "tracking number"),
-    ("ada", "setCourier", {"shipmentId": "{sent_shipment}", "courier": "dhl", "trackingNumber": "1234567890"}, "NotPermittedError", "already sent"),
+    ("ada", "setCourier", {"shipmentId": "{sent_shipment}", "courier": "dhl", "trackingNumber": "1234567891"}, "NotPermittedError", "already sent"),
     ("ada", "markSent", {"shipmentId": "{sent_shipment}"}, "NotPermittedError", "already sent"),
     ("ada", "markSent", {"shipmentId": "00000000-0000-0000-0000-000000000000"}, "NotFoundError", ""),
     ("ada", "cancelShipment", {"shipmentId": "{sent_shipment}"}, "NotPermittedError", "already sent"),
@@ -703,7 +703,7 @@ BAD_INPUT: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("stores", "reportDamage", {"barcode": "{draft_dewar}", "description": "d" * 2001}, "InvalidValueError", "damage description"),
     ("stores", "bookDispatch", {"barcode": "{requested_dewar}", "courier": "dhl", "trackingNumber": "12345678901"}, "InvalidValueError", "12345678901"),
     ("stores", "bookDispatch", {"barcode": "{requested_dewar}", "courier": "ups", "trackingNumber": "1Z999AA1012345678"}, "InvalidValueError", "1Z999AA1012345678"),
-    ("stores", "bookDispatch", {"barcode": "{in_use_dewar}", "courier": "dhl", "trackingNumber": "1234567890"}, "NotPermittedError", "request it back"),
+    ("stores", "bookDispatch", {"barcode": "{in_use_dewar}", "courier": "dhl", "trackingNumber": "1234567891"}, "NotPermittedError", "request it back"),
     ("stores", "scanOut", {"barcode": "{requested_dewar}"}, "NotPermittedError", "book the dispatch first"),
     ("stores", "markReturned", {"barcode": "{requested_dewar}"}, "NotPermittedError", "not dispatched"),
     ("stores", "closeDewar", {"barcode": "{requested_dewar}"}, "NotPermittedError", "not returned"),

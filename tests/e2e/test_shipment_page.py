@@ -85,9 +85,9 @@ def test_a_member_registers_packs_and_sends_a_shipment(ada: Page, screenshot):
 
     # DHL with a 10-digit air waybill, then sent.
     ada.select_option("#courier select[name=courier]", "dhl")
-    ada.fill("#courier input[name=trackingNumber]", "1234567890")
+    ada.fill("#courier input[name=trackingNumber]", "1234567891")
     submit_and_wait_for_reload(ada, "#courier")
-    expect(ada.locator(".summary")).to_contain_text("courier dhl 1234567890")
+    expect(ada.locator(".summary")).to_contain_text("courier dhl 1234567891")
     submit_and_wait_for_reload(ada, "#mark-sent")
     expect(ada.locator(".summary .tag.big")).to_have_text("sent")
     expect(dewar_card(ada, dewar).locator("h3 .tag")).to_have_text("sent")

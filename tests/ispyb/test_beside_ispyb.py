@@ -43,7 +43,7 @@ def test_synchweb_and_mxcube_show_the_demo_shipments_dewars_pucks_and_samples_wi
     [dewar] = rows(beside.engine, SYNCHWEB_DEWARS, name="Efflux pumps run 1")
     assert (dewar["dewarstatus"], dewar["storagelocation"], dewar["containers"], dewar["firstexperiment"]) == (
         "processing", "i03", "CPS-1001, CPS-1002", "mx23694-1")
-    assert dewar["trackingnumbertosynchrotron"] == "1234567890"
+    assert dewar["trackingnumbertosynchrotron"] == "1234567891"
     history = [(h["dewarstatus"], h["storagelocation"]) for h in rows(beside.engine, DEWAR_HISTORY, code=dewar["code"])]
     assert history[0] == ("opened", "off-site") and ("sent to facility", "off-site") in history
     assert any(status == "at facility" and where.startswith("loc-") for status, where in history)
@@ -95,13 +95,13 @@ def test_a_mail_in_round_trip_appears_in_ispyb_step_by_step_with_consistent_stat
     app = system.app
     steps = [
         (lambda: None, ("opened", "opened", "off-site", "opened")),
-        (lambda: (app.set_courier(shipment, "dhl", "1234567890", USER), app.mark_sent(shipment, USER)),
+        (lambda: (app.set_courier(shipment, "dhl", "1234567891", USER), app.mark_sent(shipment, USER)),
          ("sent to facility", "sent to facility", "off-site", "sent to facility")),
         (lambda: app.scan_dewar(dewar, "loc-stores-a1", STORES), ("at facility", "at facility", "loc-stores-a1", "at facility")),
         (lambda: app.load("RT-PUCK-1", "i03", "7", BEAMLINE), ("processing", "processing", "loc-stores-a1", "processing")),
         (lambda: app.unload("RT-PUCK-1", BEAMLINE), ("at facility", "at facility", "loc-stores-a1", "at facility")),
         (lambda: app.request_dispatch(dewar, USER), ("dispatch-requested", "dispatch-requested", "loc-stores-a1", "at facility")),
-        (lambda: app.book_dispatch(dewar, "dhl", "9876543210", STORES), ("dispatch-booked", "dispatch-booked", "loc-stores-a1", "at facility")),
+        (lambda: app.book_dispatch(dewar, "dhl", "9876543213", STORES), ("dispatch-booked", "dispatch-booked", "loc-stores-a1", "at facility")),
         (lambda: app.scan_out(dewar, STORES), ("dispatched", "dispatched", "off-site", "dispatched")),
         (lambda: app.mark_returned(dewar, STORES), ("returned", "returned", "off-site", "returned")),
     ]

@@ -49,7 +49,7 @@ def address(**kw):
     return AddressLabel(**values)
 
 
-def return_label(tracking="1234567890", **kw):
+def return_label(tracking="1234567891", **kw):
     values = dict(
         return_address=("Dr Anna Kowalska", "Structural Biology Laboratory", "University of Somewhere",
                         "1 Long Road", "00-001 Warszawa", "Poland"),

@@ -12,7 +12,7 @@ from labels import render_pdf
 MAIL_IN = ["mx23694-1-i03-0000001-k", "cm26459-12-m02-0003870-x", "mx23694-1-i04-1234567-7"]
 FACILITY = ["DLS-MX-0007", "DLS-EM-0123", "DLS-BI-9999"]
 TRACKING = [
-    "1234567890",  # DHL Express air waybill
+    "1234567891",  # DHL Express air waybill
     "JJD014600003799213427",  # DHL piece number
     "1Z999AA10123456784",  # UPS
     "9622001900000000000000776632145678",  # FedEx: 34 digits

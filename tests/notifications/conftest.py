@@ -190,7 +190,7 @@ def ship(facility: Facility, proposal: str, name: str = "Run 1", contact_of: str
                                       {"lines": ["1 Lab Road"], "country": "UK"}, ADMIN)
     shipment = app.create_shipment(proposal, name, USER, sending_contact=contact)
     barcode = app.add_mail_in_dewar(shipment, visit, "i03", USER)
-    app.set_courier(shipment, "dhl", "1234567890", USER)
+    app.set_courier(shipment, "dhl", "1234567891", USER)
     app.mark_sent(shipment, USER)
     return shipment, barcode
 

@@ -32,7 +32,7 @@ def test_a_trip_tells_exactly_the_right_people_once(facility: Facility) -> None:
     app.take_to_instrument(barcode, "i03", BEAMLINE)  # nobody
     app.hand_back(barcode, "loc-stores-a1", BEAMLINE)  # nobody
     app.request_dispatch(barcode, USER)  # nobody: the user asked
-    app.book_dispatch(barcode, "dhl", "9876543210", STORES)  # members, with courier and number
+    app.book_dispatch(barcode, "dhl", "9876543213", STORES)  # members, with courier and number
     app.scan_out(barcode, STORES)  # members
 
     assert facility.work() > 0
@@ -59,7 +59,7 @@ def test_a_trip_tells_exactly_the_right_people_once(facility: Facility) -> None:
     assert len(inbox.received) == sum(expected.values())
 
     booked = next(r for r in inbox.to(ADA) if r.kind == "dispatch-booked")
-    assert "DHL" in booked.message["Subject"] and "9876543210" in booked.part("plain")
+    assert "DHL" in booked.message["Subject"] and "9876543213" in booked.part("plain")
     damage = next(r for r in inbox.to(BEA) if r.kind == "damage-reported")
     assert "lid cracked" in damage.part("plain") and "lid cracked" in damage.part("html")
 

@@ -94,7 +94,7 @@ def test_a_facility_dewar_is_reminded_again_on_its_next_trip(facility: Facility)
         assert notifications.check_stale(now=start + timedelta(days=16)) == 0
         with at(start + timedelta(days=20)):
             app.request_dispatch("DLS-MX-0007", USER)
-            app.book_dispatch("DLS-MX-0007", "dhl", "1234567890", STORES)
+            app.book_dispatch("DLS-MX-0007", "dhl", "1234567891", STORES)
             app.scan_out("DLS-MX-0007", STORES)
             app.mark_returned("DLS-MX-0007", STORES)
     stale = notifications.store.rows(kind="dewar-stale")
