@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import os
 import socket
 import time
@@ -84,6 +85,13 @@ from logistics.service_layer import notifications as n
 from logistics.service_layer.access import ADMIN, Principal
 
 logger = logging.getLogger("logistics.notifications")
+# An SMTP server's refusal often names the recipient ("550 <ada@lab.example>: no such user"); the
+# outbox and the log keep the error without it, so that neither holds an address (nor outlives an erasure).
+ADDRESS = re.compile(r"<?[^\s<>@\"'(),;:]+@[^\s<>@\"'(),;:]+>?")
+
+
+def redacted(error: str) -> str:
+    return ADDRESS.sub("<address>", error)
 
 
 def real_now() -> datetime:
@@ -262,12 +270,12 @@ class Notifications:
                     message = self._message(settings, row, decision, clock())
                     connection.send(message, decision.address or "")
                 except smtp.Unreachable as e:
-                    self._failed(row, str(e), clock(), permanent=False)
-                    unreachable = (str(e), clock() + timedelta(seconds=self.config.backoff_seconds))
+                    self._failed(row, redacted(str(e)), clock(), permanent=False)
+                    unreachable = (redacted(str(e)), clock() + timedelta(seconds=self.config.backoff_seconds))
                 except smtp.TemporaryFailure as e:
-                    settled += self._failed(row, str(e), clock(), permanent=False)
+                    settled += self._failed(row, redacted(str(e)), clock(), permanent=False)
                 except smtp.PermanentFailure as e:
-                    settled += self._failed(row, str(e), clock(), permanent=True)
+                    settled += self._failed(row, redacted(str(e)), clock(), permanent=True)
                 else:
                     settled += self.store.finish(row["id"], self.worker_id, SENT, sent_at=clock(),
                                                  attempts=row["attempts"] + 1, delivery=n.IMMEDIATE,

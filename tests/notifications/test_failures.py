@@ -107,3 +107,14 @@ def test_after_too_many_attempts_a_message_fails(facility: Facility) -> None:
     assert facility.inbox.started == 3
     (row,) = outbox(facility, status="FAILED")["messages"]
     assert row["attempts"] == 3 and "421" in row["lastError"]
+
+
+def test_a_refusal_naming_the_recipient_is_kept_and_logged_without_the_address(facility: Facility, caplog) -> None:
+    facility.inbox.reply = f"550 5.1.1 <{EMAILS['sam']}>: Recipient address rejected: User unknown"
+    facility.app.record_unexpected_arrival("UNKNOWN-8", "loc-goods-in", "", STORES)
+    with caplog.at_level("INFO", logger="logistics.notifications"):
+        facility.work(now=datetime.now(timezone.utc))
+    (row,) = outbox(facility, status="FAILED")["messages"]
+    assert row["lastError"].endswith("550 5.1.1 <address>: Recipient address rejected: User unknown")
+    assert EMAILS["sam"] not in row["lastError"] and EMAILS["sam"] not in caplog.text
+    assert "<address>: Recipient address rejected" in caplog.text
