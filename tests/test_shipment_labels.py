@@ -72,3 +72,16 @@ def test_an_unknown_stock_or_format_is_refused_and_nothing_is_recorded(system, p
     with pytest.raises(InvalidValue, match="ZPL needs a roll stock"):
         print_labels(_member(system, "mx23694"), printer, "Run 1", "a4-14", "zpl")
     assert not [e for e in system.app.history(shipment) if e["event"] == "LabelsPrinted"]
+
+
+def test_each_dewars_address_label_names_that_dewars_own_instrument(system, printer):
+    shipment, first = packed_dewar(system)
+    second = system.app.add_mail_in_dewar(shipment, 2, "i04", USER)
+    session = _member(system, "mx23694")
+
+    zpl = print_labels(session, printer, "mx23694/Run 1", "thermal-4x6", "zpl").decode()
+
+    instruments = [label for label in zpl.split("^XZ") if "Instrument" in label]  # the two address labels
+    assert len(instruments) == 2
+    assert "Instrument i03" in instruments[0] and "Instrument i04" not in instruments[0]
+    assert "Instrument i04" in instruments[1] and "Instrument i03" not in instruments[1]

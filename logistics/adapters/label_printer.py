@@ -37,7 +37,7 @@ class LabelPrinter:
             items.append(labels.AddressLabel(
                 facility_address=tuple(self.facility["address"]), sender_name=content.sender_name,
                 sender_lines=tuple(content.sender_lines), parcel_index=n, parcel_count=count,
-                instrument=content.instrument, proposal=content.proposal))
+                instrument=dewar.instrument, proposal=content.proposal))
             if content.return_lines and dewar.return_courier:  # once stores booked the way back
                 items.append(labels.ReturnLabel(
                     return_address=tuple(content.return_lines), courier=dewar.return_courier.upper(),

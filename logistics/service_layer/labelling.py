@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from logistics.domain.errors import InvalidValue, NotFound
+from logistics.domain.identifiers import MailInBarcode
 from logistics.service_layer.session import Session
 
 
@@ -18,6 +19,8 @@ class PackedDewar:
     containers: list[dict[str, Any]]  # barcode, type, samples: [position, name, kind]
     return_courier: str | None
     return_tracking: str | None
+    instrument: str | None = None  # the dewar's own beamline (from its mail-in code); stores route by it
+    visit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,13 @@ def gather(session: Session, shipment_id: str) -> ShipmentLabels:
                                           if s["container_id"] == b["id"] and s["proposal"] == row["proposal"]),
                                          key=lambda s: int(s[0] or 0))}
                       for b in boxes]
+        code = None if dewar_row["facility_code"] else MailInBarcode.parse(dewar_row["barcode"])
         dewars.append(PackedDewar(barcode=dewar_row["barcode"], facility_code=dewar_row["facility_code"],
                                   containers=containers, return_courier=dewar_row["return_courier"],
-                                  return_tracking=dewar_row["return_tracking"]))
-        parts = dewar_row["barcode"].split("-")
-        if instrument is None and len(parts) >= 5 and not dewar_row["facility_code"]:
-            instrument = "-".join(parts[2:-2])
+                                  return_tracking=dewar_row["return_tracking"],
+                                  instrument=code.beamline if code else None, visit=code.visit if code else None))
+        if instrument is None and code is not None:
+            instrument = code.beamline
     if not dewars:
         raise InvalidValue(f"shipment {row['name']!r} has no dewar yet: add one before printing labels")
     return ShipmentLabels(shipment_id=row["id"], proposal=row["proposal"], name=row["name"],

@@ -372,6 +372,15 @@ def _(api: Api) -> None:
                 trackingNumber="1234567891")  # the user has not asked for it back
 
 
+@case("CancelDispatch")
+def _(api: Api) -> None:
+    trip = booked(api)
+    dewar = api.ok("stores", "CancelDispatch", "Dewar", barcode=trip.dewar, reason="one more beamtime")
+    assert (dewar["workflow"], dewar["returnCourier"], dewar["returnTracking"]) == ("received", None, None)
+    assert history(api, trip.dewar)[-1]["data"]["reason"] == "one more beamtime"
+    api.refused("stores", "CancelDispatch", "NotPermittedError", barcode=arrived(api).dewar, reason="oops")
+
+
 @case("ScanOut")
 def _(api: Api) -> None:
     trip = booked(api)
