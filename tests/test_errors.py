@@ -52,8 +52,8 @@ CASES = [
      ["not-a-contact"]),
     ("register a proposal twice", lambda app, s, b: app.register_proposal("mx23694", "again", USER), AlreadyExists,
      ["mx23694"]),
-    ("mark a shipment sent again once it arrived", lambda app, s, b: app.mark_sent(s, USER), NotPermitted, ["already received"]),
-    ("cancel a shipment that arrived", lambda app, s, b: app.cancel_shipment(s, USER), NotPermitted, ["already received"]),
+    ("mark a shipment sent again once it arrived", lambda app, s, b: app.mark_sent(s, USER), NotPermitted, ["already sent and is now received"]),
+    ("cancel a shipment that arrived", lambda app, s, b: app.cancel_shipment(s, USER), NotPermitted, ["already sent and is now received"]),
     ("take a dewar to an unknown instrument", lambda app, s, b: app.take_to_instrument(b, "q42", BEAMLINE), InvalidValue,
      ["q42"]),
 ]

@@ -62,8 +62,12 @@ class Shipment(Tracked):
         raise NotPermitted(f"shipment {self.name!r} cannot be {doing}: {why}")
 
     def require_registered(self, doing: str) -> None:
+        if self.workflow == CANCELLED:
+            self._refuse(doing, "it is already cancelled")
         if self.workflow != REGISTERED:
-            self._refuse(doing, f"it is already {self.workflow}")
+            # Past "sent" the status says where its dewars are; the user needs both facts.
+            now = "" if self.workflow == SENT else f" and is now {self.workflow.replace('-', ' ')}"
+            self._refuse(doing, f"it was already sent{now}")
 
     def add_dewar(self, dewar_id: str, by: By) -> None:
         self.require_registered("given another dewar")

@@ -152,6 +152,12 @@ def history(api: Api, who: str, barcode: str) -> list[dict[str, Any]]:
     return api.data(who, query, b=barcode)["lookup"]["history"]
 
 
+def shipment_status(api: Api, who: str, shipment_id: str) -> str:
+    """The shipment's status as its page shows it to the user."""
+    return api.data(who, "query($i: ID!) { shipment(id: $i) { ... on Shipment { workflow } } }",
+                    i=shipment_id)["shipment"]["workflow"]
+
+
 def free_position(api: Api, instrument: str) -> str:
     changer = api.data("beamline", "query($i: String!) { sampleChanger(instrument: $i) { ... on SampleChanger { "
                                    "positions { position occupied } } } }", i=instrument)["sampleChanger"]
@@ -248,8 +254,9 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
     refused(api.call("ada", "setCourier", shipmentId=sid, courier="dhl", trackingNumber="12345"),
             "InvalidValueError", "12345")
     refused(api.call("ada", "setCourier", shipmentId=sid, courier="pigeon"), "InvalidValueError", "pigeon")
-    courier = ok(api.call("ada", "setCourier", shipmentId=sid, courier="DHL", trackingNumber=" 12 3456 7890 "), "Shipment")
+    courier = ok(api.call("ada", "setCourier", shipmentId=sid, courier="DHL", trackingNumber=" 12 3456 7891 "), "Shipment")
     assert (courier["courier"], courier["trackingNumber"]) == ("dhl", "1234567891")
+    assert shipment_status(api, "ada", sid) == "registered"
     sent = ok(api.call("ada", "markSent", shipmentId=sid), "Shipment")
     assert sent["workflow"] == "sent"
     assert [(d["barcode"], d["workflow"], d["where"]["kind"]) for d in sent["dewars"]] \
@@ -272,6 +279,7 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
     refused(api.call("stores", "topUp", barcode=barcode, litres=5.0), "NotPermittedError", "not at the facility")
     scan = ok(api.call("stores-desk-1", "scanDewar", barcode=f"  {barcode.upper()}\r\n", location="LOC-GOODS-IN"), "Scan")
     assert (scan["changed"], scan["event"]) == (True, "Arrived")
+    assert shipment_status(api, "ada", sid) == "received"  # its only dewar arrived
     assert (scan["dewar"]["barcode"], scan["dewar"]["workflow"], scan["dewar"]["where"]["kind"],
             scan["dewar"]["where"]["code"]) == (barcode, "received", "storage", "loc-goods-in")
     again = ok(api.call("stores-desk-1", "scanDewar", barcode=barcode, location="loc-goods-in"), "Scan")
@@ -299,6 +307,7 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
     refused(api.call("beamline", "takeToInstrument", barcode=unknown_mail_in(), instrument="i04"), "UnknownBarcodeError")
     taken = ok(api.call("beamline", "takeToInstrument", headers=bench, barcode=barcode, instrument="I04"), "Dewar")
     assert (taken["workflow"], taken["where"]["kind"], taken["where"]["code"]) == ("in-use", "instrument", "i04")
+    assert shipment_status(api, "ada", sid) == "in-use"
     position = free_position(api, "i04")
     refused(api.call("beamline", "loadContainer", barcode=puck, instrument="i04", position="99"), "InvalidValueError", "99")
     refused(api.call("beamline", "loadContainer", barcode=puck, instrument="i19", position="1"), "InvalidValueError", "i19")
@@ -321,6 +330,7 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
     # the user asks for it back while it is still in use; stores cannot book it while a puck is loaded
     requested = ok(api.call("ada", "requestDispatch", barcode=barcode), "Dewar")
     assert (requested["workflow"], requested["where"]["code"]) == ("dispatch-requested", "i04")
+    assert shipment_status(api, "ada", sid) == "in-use"  # a request to send it back moves nothing yet
     refused(api.call("stores", "bookDispatch", barcode=barcode, courier="dhl", trackingNumber="1234567891"),
             "NotPermittedError", "sample changer")
 
@@ -353,11 +363,13 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
     out = ok(api.call("stores-desk-1", "scanOut", barcode=barcode.upper()), "Scan")
     assert (out["changed"], out["event"]) == (True, "Dispatched")
     assert (out["dewar"]["workflow"], out["dewar"]["where"]["kind"]) == ("dispatched", "in-transit-back")
+    assert shipment_status(api, "ada", sid) == "partially-returned"  # on its way back, not yet home
     assert ok(api.call("stores-desk-1", "scanOut", barcode=barcode), "Scan")["changed"] is False
     refused(api.call("stores", "scanOut", barcode=mistyped(barcode)), "InvalidBarcodeError")
     refused(api.call("stores", "closeDewar", barcode=barcode), "NotPermittedError", "not returned")
     returned = ok(api.call("stores", "markReturned", barcode=barcode), "Dewar")
     assert (returned["workflow"], returned["where"]["kind"]) == ("returned", "offsite")
+    assert shipment_status(api, "ada", sid) == "returned"
     closed = ok(api.call("stores", "closeDewar", barcode=barcode), "Dewar")
     assert closed["workflow"] == "closed"
     refused(api.call("stores", "closeDewar", barcode=barcode), "NotPermittedError", "not returned")
@@ -412,8 +424,12 @@ def test_a_mail_in_dewar_goes_round_the_facility_and_its_history_says_who_did_wh
         [e for e in puck_events if e in ("Loaded", "Unloaded", "TakenToInstrument", "HandedBack", "Disposed")]
     shipment_history = api.data("ada", "query($i: ID!) { shipment(id: $i) { ... on Shipment { history { event actor station } } } }",
                                 i=sid)["shipment"]["history"]
-    assert [e["event"] for e in shipment_history] == ["Registered", "DewarAdded", "CourierSet", "Sent"]
-    assert {(e["actor"], e["station"]) for e in shipment_history} == {(ada, "web")}
+    # the shipment's own status events carry the actor and station of the dewar event that moved it on
+    assert [(e["event"], e["actor"], e["station"]) for e in shipment_history] == [
+        ("Registered", ada, "web"), ("DewarAdded", ada, "web"), ("CourierSet", ada, "web"), ("Sent", ada, "web"),
+        ("Received", desk, "stores-desk-1"), ("TakenIntoUse", beamline, "i04-bench"),
+        ("PartiallyReturned", desk, "stores-desk-1"), ("Returned", stores, "web")]
+    assert shipment_status(api, "stores", sid) == "returned"  # and the rest of the trip changes it no more
     sample_history = api.data("ada", "query($i: ID!) { sample(id: $i) { ... on Sample { history { event } } } }",
                               i=sample["id"])["sample"]["history"]
     assert [e["event"] for e in sample_history][0] == "Registered"
@@ -660,7 +676,7 @@ BAD_INPUT: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("ada", "createShipment", {"proposal": "mx23694", "name": "Efflux pumps run 1"}, "AlreadyExistsError", "efflux pumps run 1"),
     ("ada", "createShipment", {"proposal": "zz99999", "name": "x"}, "NotFoundError", "zz99999"),
     ("ada", "addMailInDewar", {"shipmentId": "{draft_shipment}", "visit": 10000, "beamline": "i03"}, "InvalidValueError", "10000"),
-    ("ada", "addMailInDewar", {"shipmentId": "{sent_shipment}", "visit": 1, "beamline": "i03"}, "NotPermittedError", "already sent"),
+    ("ada", "addMailInDewar", {"shipmentId": "{sent_shipment}", "visit": 1, "beamline": "i03"}, "NotPermittedError", "already sent and is now in use"),
     ("ada", "addMailInDewar", {"shipmentId": "no-such-id", "visit": 1, "beamline": "i03"}, "NotFoundError", "no-such-id"),
     ("ada", "addFacilityDewar", {"shipmentId": "{draft_shipment}", "facilityCode": "DLS-MX-00071"}, "InvalidBarcodeError", "DLS-MX-00071"),
     ("ada", "addFacilityDewar", {"shipmentId": "{draft_shipment}", "facilityCode": "DLS-IN-9999"}, "UnknownBarcodeError", "DLS-IN-9999"),
@@ -685,10 +701,10 @@ BAD_INPUT: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("ada", "setCourier", {"shipmentId": "{draft_shipment}", "courier": "ups", "trackingNumber": "1Z 123"}, "InvalidValueError", "1Z 123"),
     ("ada", "setCourier", {"shipmentId": "{draft_shipment}", "courier": "fedex", "trackingNumber": "12345678901"}, "InvalidValueError", "12345678901"),
     ("ada", "setCourier", {"shipmentId": "{draft_shipment}", "courier": "other", "trackingNumber": "z" * 65}, "InvalidValueError", "tracking number"),
-    ("ada", "setCourier", {"shipmentId": "{sent_shipment}", "courier": "dhl", "trackingNumber": "1234567891"}, "NotPermittedError", "already sent"),
-    ("ada", "markSent", {"shipmentId": "{sent_shipment}"}, "NotPermittedError", "already sent"),
+    ("ada", "setCourier", {"shipmentId": "{sent_shipment}", "courier": "dhl", "trackingNumber": "1234567891"}, "NotPermittedError", "already sent and is now in use"),
+    ("ada", "markSent", {"shipmentId": "{sent_shipment}"}, "NotPermittedError", "already sent and is now in use"),
     ("ada", "markSent", {"shipmentId": "00000000-0000-0000-0000-000000000000"}, "NotFoundError", ""),
-    ("ada", "cancelShipment", {"shipmentId": "{sent_shipment}"}, "NotPermittedError", "already sent"),
+    ("ada", "cancelShipment", {"shipmentId": "{sent_shipment}"}, "NotPermittedError", "already sent and is now in use"),
     ("ada", "requestDispatch", {"barcode": "{draft_dewar}"}, "NotPermittedError", "registered"),
     ("ada", "requestDispatch", {"barcode": "CPS-1001"}, "InvalidValueError", "not a dewar"),
     ("stores", "scanDewar", {"barcode": "mx23694-1-i03-0000001-4", "location": "loc-goods-in"}, "InvalidBarcodeError", "check character"),
@@ -704,6 +720,8 @@ BAD_INPUT: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("stores", "bookDispatch", {"barcode": "{requested_dewar}", "courier": "dhl", "trackingNumber": "12345678901"}, "InvalidValueError", "12345678901"),
     ("stores", "bookDispatch", {"barcode": "{requested_dewar}", "courier": "ups", "trackingNumber": "1Z999AA1012345678"}, "InvalidValueError", "1Z999AA1012345678"),
     ("stores", "bookDispatch", {"barcode": "{in_use_dewar}", "courier": "dhl", "trackingNumber": "1234567891"}, "NotPermittedError", "request it back"),
+    ("stores", "cancelDispatch", {"barcode": "{in_use_dewar}", "reason": "user changed plans"}, "NotPermittedError", "only a requested or booked dispatch"),
+    ("stores", "cancelDispatch", {"barcode": "{requested_dewar}", "reason": "  "}, "InvalidValueError", "reason"),
     ("stores", "scanOut", {"barcode": "{requested_dewar}"}, "NotPermittedError", "book the dispatch first"),
     ("stores", "markReturned", {"barcode": "{requested_dewar}"}, "NotPermittedError", "not dispatched"),
     ("stores", "closeDewar", {"barcode": "{requested_dewar}"}, "NotPermittedError", "not returned"),
