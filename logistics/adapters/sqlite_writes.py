@@ -19,11 +19,12 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from logistics.domain.chain import (BACKFILL_PAGE, CHAIN_TABLE, GENESIS, HEAD_TABLE, ChainExists, ChainRow, Head,
@@ -210,13 +211,26 @@ class ChainedGroupCommitRecorder(GroupCommitRecorder):
     in the transaction that records it. It is also the chain's store for `verify`."""
 
     def create_table(self) -> None:
-        super().create_table()
-        with self._lock, self.datastore.transaction(commit=True) as c:
-            for statement in CHAIN_DDL:
-                c.execute(statement)
-            c.execute(f"INSERT INTO {HEAD_TABLE} SELECT 1, 0, ?, 1, NULL, ? WHERE NOT EXISTS "
-                      f"(SELECT 1 FROM {HEAD_TABLE}) AND NOT EXISTS (SELECT 1 FROM {self.events_table_name})",
-                      (GENESIS, now_text()))
+        # Several processes start on one file at once (serve --workers, a worker beside them).
+        # The library's transaction is a deferred BEGIN: it reads the schema, then writes; if
+        # another process wrote in between (SQLAlchemy's tables, which do not take our flock),
+        # SQLite answers "database is locked" at once, without its busy wait (CI saw a server die
+        # so). The DDL is idempotent, so it is taken under the write lock and tried again.
+        for attempt in range(50):
+            try:
+                with self._lock:
+                    super().create_table()
+                    with self.datastore.transaction(commit=True) as c:
+                        for statement in CHAIN_DDL:
+                            c.execute(statement)
+                        c.execute(f"INSERT INTO {HEAD_TABLE} SELECT 1, 0, ?, 1, NULL, ? WHERE NOT EXISTS "
+                                  f"(SELECT 1 FROM {HEAD_TABLE}) AND NOT EXISTS "
+                                  f"(SELECT 1 FROM {self.events_table_name})", (GENESIS, now_text()))
+                return
+            except OperationalError as e:
+                if "locked" not in str(e) or attempt == 49:
+                    raise
+                time.sleep(0.1)
 
     def _linker(self, c: Any) -> SQLiteLinker:
         return SQLiteLinker(c, self.events_table_name)
