@@ -358,7 +358,13 @@ def layout_container(label: ContainerLabel, frame: Frame) -> List[Item]:
 
 
 def _two_columns(frame: Frame) -> bool:
-    return frame.width > 1.6 * frame.height
+    """Addresses side by side on a label clearly wider than tall (a sheet's 99 x 38 or 99 x 68 mm)."""
+    return frame.width > 1.2 * frame.height
+
+
+def _short(frame: Frame) -> bool:
+    """A label under 45 mm high: its bottom bands are kept as low as they can be."""
+    return frame.height < 45 * MM
 
 
 def layout_address(label: AddressLabel, frame: Frame) -> List[Item]:
@@ -368,6 +374,11 @@ def layout_address(label: AddressLabel, frame: Frame) -> List[Item]:
     W = frame.width - 2 * pad
     bottom = frame.height - pad
     gap = 2 * MM
+
+    # A short label (a sheet's 38 mm row) keeps the bottom bands as low as they can be,
+    # so the two addresses above them keep every line.
+    short = _short(frame)
+    band_gap = (0.5 if short else 1.0) * MM
 
     # Bottom: the dry-shipper declaration in a frame, and what it is for.
     decl_size = 8 * u
@@ -379,18 +390,51 @@ def layout_address(label: AddressLabel, frame: Frame) -> List[Item]:
     b.frame_box(pad, decl_y, W, decl_h)
     b.text(label.declaration, pad + 1 * MM, decl_y + 0.6 * MM + 0.1 * dsize, W - 2 * MM, BOLD, dsize,
            align="center", role="declaration")
+    # Above it, what stores route by: the instrument and visit, and the outbound tracking number.
     about = []
-    if label.proposal:
-        about.append(f"Proposal {label.proposal}")
     if label.instrument:
         about.append(f"Instrument {label.instrument}")
+    if label.visit:
+        about.append(f"Visit {label.visit}")
+    elif label.proposal:
+        about.append(f"Proposal {label.proposal}")
     if label.experiment_date:
         about.append(f"Experiment {label.experiment_date}")
-    about_size = 7.5 * u
-    if about:
-        decl_y -= about_size * LEAD
-        b.text("  \u00b7  ".join(about), pad, decl_y, W, REGULAR, about_size, role="about")
-    area_bottom = decl_y - 1 * MM
+    tracking = " ".join(t for t in (label.courier, label.tracking_number) if t) if label.tracking_number else ""
+    tracking = f"Tracking {tracking}" if tracking else ""
+    routing = "  \u00b7  ".join(about)
+    if short:  # one row: the tracking number is measured first and never cut; the routing words get the rest
+        about_size = 6.5 * u
+        if about or tracking:
+            decl_y -= about_size * LEAD
+            track_w = 0.0
+            if tracking:
+                _, _, tsize, track_w = fit_text(tracking, BOLD, about_size, MIN_TEXT_PT, W)
+                b.text(tracking, pad + W - track_w, decl_y, track_w, BOLD, tsize, tsize, align="right",
+                       role="tracking")
+                track_w += 2 * MM
+            if about:
+                b.text(routing, pad, decl_y, W - track_w, BOLD, about_size, role="about")
+    else:  # a row each, the routing words large enough to read across the stores
+        if tracking:
+            decl_y -= 9 * u * LEAD
+            b.text(tracking, pad, decl_y, W, BOLD, 9 * u, role="tracking")
+        if about:
+            decl_y -= 12 * u * LEAD
+            b.text(routing, pad, decl_y, W, BOLD, 12 * u, role="about")
+    area_bottom = decl_y - band_gap
+
+    # The dewar's own barcode across the label, so the parcel scans as its dewar at goods-in.
+    if label.dewar_barcode:
+        text_size = (7 if short else 8) * u
+        # Bars of 5 mm (the least the barcode builder draws) on a short label, up to 25 mm on a tall one.
+        budget = (5 * MM + text_size * 1.4 + 3 * frame.dot) if short else min(0.3 * (frame.height - 2 * pad),
+                                                                              25 * MM + text_size * 1.5)
+        used = Builder(frame).barcode(label.dewar_barcode, area_bottom - budget, budget, text_size,
+                                      what="dewar barcode")  # measured, then placed against the bottom
+        top = area_bottom - used - 2 * frame.dot
+        b.barcode(label.dewar_barcode, top, used + 2 * frame.dot, text_size, what="dewar barcode")
+        area_bottom = top - band_gap
 
     parcel = f"{label.parcel_index} of {label.parcel_count}"
     sender = [label.sender_name, *label.sender_lines]
@@ -405,9 +449,16 @@ def layout_address(label: AddressLabel, frame: Frame) -> List[Item]:
         b.block(label.facility_address, pad, y, left_w, area_bottom - y, REGULAR, 10 * u,
                 first_base=BOLD, role="address")
         y = pad
-        y += b.text("PARCEL", right_x, y, right_w, BOLD, head, role="heading")
-        y += b.text(parcel, right_x, y, right_w, BOLD, 12 * u, role="parcel")
-        y += b.text("FROM", right_x, y, right_w, BOLD, head, role="heading")
+        if short and label.dewar_barcode:  # the parcel number beside FROM leaves the sender all its lines
+            _, _, psize, pw = fit_text(f"PARCEL {parcel}", BOLD, 8 * u, MIN_TEXT_PT, right_w * 0.7)
+            b.text(f"PARCEL {parcel}", right_x + right_w - pw, y, pw, BOLD, psize, psize, align="right",
+                   role="parcel")
+            b.text("FROM", right_x, y + (psize - head) * 0.8, right_w - pw - 1 * MM, BOLD, head, role="heading")
+            y += psize * LEAD
+        else:
+            y += b.text("PARCEL", right_x, y, right_w, BOLD, head, role="heading")
+            y += b.text(parcel, right_x, y, right_w, BOLD, 12 * u, role="parcel")
+            y += b.text("FROM", right_x, y, right_w, BOLD, head, role="heading")
         b.block(sender, right_x, y, right_w, area_bottom - y, REGULAR, 7 * u, first_base=BOLD,
                 role="sender")
     else:
@@ -460,6 +511,8 @@ def layout_return(label: ReturnLabel, frame: Frame) -> List[Item]:
     courier = [f"Courier: {label.courier}"]
     if label.courier_account:
         courier.append(f"Account: {label.courier_account}")
+    if label.dewar_barcode:  # which dewar this parcel is, when several go back at once
+        courier.append(f"Dewar {label.dewar_barcode}")
     if _two_columns(frame):
         left_w = W * 0.6
         right_x = pad + left_w + 2 * MM

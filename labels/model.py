@@ -73,13 +73,19 @@ class AddressLabel:
     instrument: Optional[str] = None
     experiment_date: Optional[str] = None
     proposal: Optional[str] = None
+    #: The dewar in this parcel: its barcode is printed as Code 128, so goods-in scans the parcel itself.
+    dewar_barcode: Optional[str] = None
+    visit: Optional[str] = None  # e.g. "mx23694-1": with the instrument, where stores take the dewar
+    courier: Optional[str] = None
+    tracking_number: Optional[str] = None  # the outbound booking, once the sender entered it
 
     def __post_init__(self) -> None:
         _freeze(self, "facility_address", "sender_lines")
         if not self.facility_address:
             raise ValueError("AddressLabel.facility_address needs at least one line")
         _require(self, "sender_name")
-        _optional(self, "instrument", "experiment_date", "proposal")
+        _optional(self, "instrument", "experiment_date", "proposal", "dewar_barcode", "visit", "courier",
+                  "tracking_number")
         if not (isinstance(self.parcel_index, int) and isinstance(self.parcel_count, int)):
             raise ValueError("AddressLabel.parcel_index and parcel_count must be integers")
         if not 1 <= self.parcel_index <= self.parcel_count:
@@ -101,6 +107,7 @@ class ReturnLabel:
     courier: str
     courier_account: str
     tracking_number: Optional[str] = None
+    dewar_barcode: Optional[str] = None  # which dewar goes back in this parcel (printed as text)
 
     def __post_init__(self) -> None:
         _freeze(self, "return_address")
@@ -108,7 +115,7 @@ class ReturnLabel:
             raise ValueError("ReturnLabel.return_address needs at least one line")
         _require(self, "courier")
         object.__setattr__(self, "courier_account", str(self.courier_account or ""))
-        _optional(self, "tracking_number")
+        _optional(self, "tracking_number", "dewar_barcode")
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from typing import List, Optional, Sequence
 
 from .fonts import vertical_metrics
 from .layout import BarsItem, Frame, QRItem, RuleItem, TextItem, layout_label
-from .model import AddressLabel, DewarLabel, ReturnLabel
+from .model import AddressLabel, ContainerLabel, DewarLabel, ReturnLabel
 from .report import DrawnBox
 from .stocks import Stock
 
-SUPPORTED = (DewarLabel, AddressLabel, ReturnLabel)
+SUPPORTED = (DewarLabel, AddressLabel, ReturnLabel, ContainerLabel)
 
 
 def escape_field(text: str) -> str:
@@ -101,7 +101,7 @@ def _label_zpl(items: Sequence[object], frame: Frame, label_no: int, item_no: in
 
 def render_zpl(items: Sequence[object], stock: Stock, *,
                layout_report: Optional[List[DrawnBox]] = None) -> bytes:
-    """ZPL for dewar, address and return labels on a roll ``stock``."""
+    """ZPL for dewar, address, return and container labels on a roll ``stock``."""
     items = list(items)
     if not items:
         raise ValueError("render_zpl: nothing to render")

@@ -37,12 +37,17 @@ class LabelPrinter:
             items.append(labels.AddressLabel(
                 facility_address=tuple(self.facility["address"]), sender_name=content.sender_name,
                 sender_lines=tuple(content.sender_lines), parcel_index=n, parcel_count=count,
-                instrument=dewar.instrument, proposal=content.proposal))
+                instrument=dewar.instrument, visit=dewar.visit, proposal=content.proposal,
+                dewar_barcode=dewar.barcode, courier=(content.courier or "").upper() or None,
+                tracking_number=content.tracking_number))
             if content.return_lines and dewar.return_courier:  # once stores booked the way back
                 items.append(labels.ReturnLabel(
                     return_address=tuple(content.return_lines), courier=dewar.return_courier.upper(),
                     courier_account=self.facility.get("return_courier_account", ""),
-                    tracking_number=dewar.return_tracking))
+                    tracking_number=dewar.return_tracking, dewar_barcode=dewar.barcode))
+            # Every container packed in it (pucks, canes, grid boxes, nested ones too) gets a label to scan.
+            items.extend(labels.ContainerLabel(barcode=c["barcode"], container_type=c["type"] or "Container",
+                                               proposal=content.proposal) for c in dewar.containers)
         if label_format == "pdf":
             lines = [labels.ManifestLine(dewar_barcode=d.barcode, container_barcode=c["barcode"], container_type=c["type"],
                                          position=s[0], sample_name=s[1], sample_kind=s[2])

@@ -284,7 +284,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     _run(ctx, as_json, action)
 
 
-@cli.command(help="Print a shipment's labels (dewar, address, return labels and manifest) to a file.")
+@cli.command(help="Print a shipment's labels (dewar, address, return and container labels, and the manifest) to a file.")
 @click.argument("shipment")
 @click.option("--stock", default="a4-14", show_default=True, help="a4-14, a4 or thermal-4x6 (fixtures/label-stocks.json)")
 @click.option("--format", "label_format", default="pdf", show_default=True, type=click.Choice(["pdf", "zpl"]))

@@ -20,7 +20,7 @@ class PackedDewar:
     return_courier: str | None
     return_tracking: str | None
     instrument: str | None = None  # the dewar's own beamline (from its mail-in code); stores route by it
-    visit: int | None = None
+    visit: str | None = None  # the dewar's own visit as the facility writes it: PROPOSAL-N (mx23694-1)
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class ShipmentLabels:
     return_lines: list[str]
     instrument: str | None
     dewars: list[PackedDewar] = field(default_factory=list)
+    courier: str | None = None  # the outbound booking, once the sender entered it
+    tracking_number: str | None = None
     printed: str = field(default_factory=lambda: date.today().isoformat())
 
 
@@ -97,7 +99,8 @@ def gather(session: Session, shipment_id: str) -> ShipmentLabels:
         dewars.append(PackedDewar(barcode=dewar_row["barcode"], facility_code=dewar_row["facility_code"],
                                   containers=containers, return_courier=dewar_row["return_courier"],
                                   return_tracking=dewar_row["return_tracking"],
-                                  instrument=code.beamline if code else None, visit=code.visit if code else None))
+                                  instrument=code.beamline if code else None,
+                                  visit=f"{code.proposal}-{code.visit}" if code else None))
         if instrument is None and code is not None:
             instrument = code.beamline
     if not dewars:
@@ -105,7 +108,8 @@ def gather(session: Session, shipment_id: str) -> ShipmentLabels:
     return ShipmentLabels(shipment_id=row["id"], proposal=row["proposal"], name=row["name"],
                           safety_level=row["safety_level"], sender_name=sender_name or row["proposal"],
                           sender_lines=sender_lines, return_lines=return_lines or sender_lines,
-                          instrument=instrument, dewars=dewars)
+                          instrument=instrument, dewars=dewars, courier=row["courier"],
+                          tracking_number=row["tracking_number"])
 
 
 def render_labels(session: Session, printer: Any, shipment: str, stock: str = "a4-14",

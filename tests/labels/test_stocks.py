@@ -21,7 +21,12 @@ def test_fixture_stocks(stocks):
     assert x / MM == pytest.approx(4.65 + 99.1 + 2.5)
     assert y / MM == pytest.approx(297 - 15.1 - 7 * 38.1)
     assert stocks["thermal-4x6"].dpi == 203 and stocks["thermal-4x6"].per_page == 1
-    assert stocks["a4"].per_page == 1 and stocks["a4"].dpi == 300
+    # The A4 stock is a real sheet too (Avery L7165): 8 labels, 2 across, 4 down, not one label a page.
+    a4 = stocks["a4"]
+    assert (a4.columns, a4.rows, a4.per_page, a4.dpi) == (2, 4, 8, 300)
+    x, y = a4.label_origin(7)
+    assert x / MM == pytest.approx(4.65 + 99.1 + 2.5)
+    assert y / MM == pytest.approx(297 - 13.1 - 4 * 67.7)
 
 
 def test_geometry_that_does_not_fit_the_page_is_refused(tmp_path):
