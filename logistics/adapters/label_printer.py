@@ -18,6 +18,9 @@ class LabelPrinter:
     def __init__(self, folder: Path = FIXTURES):
         self.stocks = labels.load_stocks(folder / "label-stocks.json")
         self.facility: dict[str, Any] = json.loads((folder / "facility.json").read_text(encoding="utf-8"))
+        # A container label says "Grid box", not "grid-box": people read it at the bench.
+        self.container_names: dict[str, str] = {
+            t["code"]: t["name"] for t in json.loads((folder / "container-types.json").read_text(encoding="utf-8"))}
 
     def stock(self, code: str) -> labels.Stock:
         try:
@@ -46,8 +49,9 @@ class LabelPrinter:
                     courier_account=self.facility.get("return_courier_account", ""),
                     tracking_number=dewar.return_tracking, dewar_barcode=dewar.barcode))
             # Every container packed in it (pucks, canes, grid boxes, nested ones too) gets a label to scan.
-            items.extend(labels.ContainerLabel(barcode=c["barcode"], container_type=c["type"] or "Container",
-                                               proposal=content.proposal) for c in dewar.containers)
+            items.extend(labels.ContainerLabel(barcode=c["barcode"], proposal=content.proposal,
+                                               container_type=self.container_names.get(c["type"], c["type"] or "Container"))
+                         for c in dewar.containers)
         if label_format == "pdf":
             lines = [labels.ManifestLine(dewar_barcode=d.barcode, container_barcode=c["barcode"], container_type=c["type"],
                                          position=s[0], sample_name=s[1], sample_kind=s[2])
