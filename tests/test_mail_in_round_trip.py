@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from tests.helpers import BEAMLINE, STORES, USER, packed_dewar
 
 
-def test_a_mail_in_dewar_makes_the_full_round_trip_and_its_history_says_who_did_what(system):
+def test_a_mail_in_dewar_makes_the_full_round_trip_with_its_shipment_status_at_every_step(system):
+    """The shipment's status is read after every step (issue 17), then the history says who did what."""
     app, views = system.app, system.views
     shipment, barcode = packed_dewar(system, samples=3)
 
@@ -16,7 +17,9 @@ def test_a_mail_in_dewar_makes_the_full_round_trip_and_its_history_says_who_did_
 
     assert shipment_status() == "registered"
     app.record_labels_printed(shipment, "a4-14", "pdf", USER)  # label-ready
+    assert shipment_status() == "registered"
     app.set_courier(shipment, "dhl", "1234567891", USER)
+    assert shipment_status() == "registered"
     app.mark_sent(shipment, USER)
     assert views.where(barcode)["where"]["kind"] == "in-transit-to-facility"
     assert shipment_status() == "sent"
@@ -31,15 +34,19 @@ def test_a_mail_in_dewar_makes_the_full_round_trip_and_its_history_says_who_did_
     app.take_to_instrument(barcode, "i03", BEAMLINE)
     assert shipment_status() == "in-use"
     app.load("CPS-0001", "i03", "7", BEAMLINE)
+    assert shipment_status() == "in-use"
     i03 = {p["position"]: p for p in views.changer_map("i03")}
     assert i03["7"]["barcode"] == "CPS-0001" and i03["7"]["proposal"] == "mx23694"
     assert views.where("CPS-0001")["where"]["kind"] == "sample-changer"
 
     app.unload("CPS-0001", BEAMLINE)
+    assert shipment_status() == "in-use"
     app.hand_back(barcode, "loc-stores-a1", BEAMLINE)
+    assert shipment_status() == "in-use"
     app.request_dispatch(barcode, USER)
     assert shipment_status() == "in-use"  # it was used: asking for the dewar back does not undo that
     app.book_dispatch(barcode, "ups", "1z999aa10123456784", STORES)
+    assert shipment_status() == "in-use"
     app.move_dewar(barcode, "loc-dispatch", STORES)
     assert shipment_status() == "in-use"
     app.scan_out(barcode, STORES)

@@ -212,3 +212,30 @@ def test_the_return_label_names_its_dewar_and_the_return_booking_while_the_addre
     assert f"Dewar {barcode}" in return_words and "Courier: UPS" in return_words
     [(address_words, address_codes)] = [(w, c) for w, c in labels_found if "Cryogenic dry shipper" in w]
     assert address_codes == [barcode] and "Tracking DHL 1234567891" in address_words
+
+
+def test_the_shipment_pages_label_buttons_print_every_container_label_and_a_download_records_nothing(system):
+    from starlette.testclient import TestClient
+
+    from logistics.entrypoints.web import create_app
+
+    shipment, dewars, containers = _two_dewars_for_two_instruments(system)
+    system.accounts.add("sam", ["stores"], password="correct horse battery staple")
+    client = TestClient(create_app(system), base_url="http://tracker")
+    assert client.post("/login", data={"username": "sam", "password": "correct horse battery staple", "next": "/"},
+                       headers={"origin": "http://tracker"}, follow_redirects=False).status_code == 303
+    page = client.get(f"/shipments/{shipment}").text
+    buttons = re.findall(r'name="stock" value="([^"]+)"><input type="hidden" name="format" value="([^"]+)">'
+                         r'\s*<button type="submit">([^<]+)</button>', page)
+    assert ("a4", "pdf", "A4 sheet of 8 (PDF)") in buttons and ("thermal-4x6", "zpl", "4×6 Zebra (ZPL)") in buttons
+
+    downloaded = client.get(f"/shipments/{shipment}/labels", params={"stock": "a4"})
+    assert downloaded.status_code == 200
+    assert set(containers) | set(dewars) <= _decoded(downloaded.content)
+    assert system.app.shipment(shipment).labels_printed == 0  # looking at them is not printing them
+
+    printed = client.post(f"/shipments/{shipment}/labels", data={"stock": "thermal-4x6", "format": "zpl"},
+                          headers={"origin": "http://tracker"})
+    assert printed.status_code == 200
+    assert all(f"^FD{barcode}^FS" in printed.text for barcode in [*containers, *dewars])
+    assert system.app.shipment(shipment).labels_printed == 1
