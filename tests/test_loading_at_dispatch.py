@@ -82,5 +82,5 @@ def test_a_member_cannot_cancel_a_dispatch_only_stores_can(system):
                                                          proposals=frozenset({"mx23694"})))
 
     with pytest.raises(AccessDenied):
-        member.staff("cancel_dispatch", barcode, "mine")
+        member.cancel_dispatch(barcode, "mine")
     assert system.views.dewar(barcode)["workflow"] == "dispatch-booked"

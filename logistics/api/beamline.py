@@ -33,26 +33,26 @@ class Mutation:
     @strawberry.mutation
     async def take_to_instrument(self, info: strawberry.Info, barcode: str, instrument: str) -> LookupResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("take_to_instrument", barcode, instrument),
+        return await attempt(info, lambda: s.take_to_instrument(barcode, instrument),
                              lambda _: entity_node(info.context, barcode))
 
     @strawberry.mutation(description="Back to stores: a dewar to a storage location, a container back into its dewar.")
     async def hand_back(self, info: strawberry.Info, barcode: str, location: str) -> LookupResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("hand_back", barcode, location), lambda _: entity_node(info.context, barcode))
+        return await attempt(info, lambda: s.hand_back(barcode, location), lambda _: entity_node(info.context, barcode))
 
     @strawberry.mutation
     async def load_container(self, info: strawberry.Info, barcode: str, instrument: str, position: str) -> ContainerResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("load", barcode, instrument, position),
+        return await attempt(info, lambda: s.load_container(barcode, instrument, position),
                              lambda _: container_node(info.context, barcode))
 
     @strawberry.mutation
     async def unload_container(self, info: strawberry.Info, barcode: str) -> ContainerResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("unload", barcode), lambda _: container_node(info.context, barcode))
+        return await attempt(info, lambda: s.unload_container(barcode), lambda _: container_node(info.context, barcode))
 
     @strawberry.mutation
     async def dispose_container(self, info: strawberry.Info, barcode: str, reason: str) -> ContainerResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("dispose", barcode, reason), lambda _: container_node(info.context, barcode))
+        return await attempt(info, lambda: s.dispose_container(barcode, reason), lambda _: container_node(info.context, barcode))

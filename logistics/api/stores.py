@@ -30,61 +30,61 @@ class Mutation:
     @strawberry.mutation(description="A stores scan at a location: the arrival if not on site yet, else a move.")
     async def scan_dewar(self, info: strawberry.Info, barcode: str, location: str) -> ScanResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("scan_dewar", barcode, location), lambda o: scan_of(info.context, o))
+        return await attempt(info, lambda: s.scan_dewar(barcode, location), lambda o: scan_of(info.context, o))
 
     @strawberry.mutation
     async def move_dewar(self, info: strawberry.Info, barcode: str, location: str) -> ScanResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("move_dewar", barcode, location), lambda o: scan_of(info.context, o))
+        return await attempt(info, lambda: s.move_dewar(barcode, location), lambda o: scan_of(info.context, o))
 
     @strawberry.mutation
     async def top_up(self, info: strawberry.Info, barcode: str, litres: Optional[float] = None) -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("top_up", barcode, litres=litres),
+        return await attempt(info, lambda: s.top_up(barcode, litres=litres),
                              lambda o: dewar_after(info.context, o))
 
     @strawberry.mutation
     async def check_contents(self, info: strawberry.Info, barcode: str, ok: bool, notes: str = "") -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("check_contents", barcode, ok, notes),
+        return await attempt(info, lambda: s.check_contents(barcode, ok, notes),
                              lambda o: dewar_after(info.context, o))
 
     @strawberry.mutation
     async def report_damage(self, info: strawberry.Info, barcode: str, description: str) -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("report_damage", barcode, description),
+        return await attempt(info, lambda: s.report_damage(barcode, description),
                              lambda o: dewar_after(info.context, o))
 
     @strawberry.mutation
     async def book_dispatch(self, info: strawberry.Info, barcode: str, courier: str, tracking_number: str) -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("book_dispatch", barcode, courier, tracking_number),
+        return await attempt(info, lambda: s.book_dispatch(barcode, courier, tracking_number),
                              lambda o: dewar_after(info.context, o))
 
     @strawberry.mutation(description="Stores cancel a dewar's dispatch request or booking: it stays, as before the request.")
     async def cancel_dispatch(self, info: strawberry.Info, barcode: str, reason: str) -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("cancel_dispatch", barcode, reason),
+        return await attempt(info, lambda: s.cancel_dispatch(barcode, reason),
                              lambda o: dewar_after(info.context, o))
 
     @strawberry.mutation
     async def scan_out(self, info: strawberry.Info, barcode: str) -> ScanResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("scan_out", barcode), lambda o: scan_of(info.context, o))
+        return await attempt(info, lambda: s.scan_out(barcode), lambda o: scan_of(info.context, o))
 
     @strawberry.mutation
     async def mark_returned(self, info: strawberry.Info, barcode: str) -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("mark_returned", barcode), lambda o: dewar_after(info.context, o))
+        return await attempt(info, lambda: s.mark_returned(barcode), lambda o: dewar_after(info.context, o))
 
     @strawberry.mutation
     async def close_dewar(self, info: strawberry.Info, barcode: str) -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("close_dewar", barcode), lambda o: dewar_after(info.context, o))
+        return await attempt(info, lambda: s.close_dewar(barcode), lambda o: dewar_after(info.context, o))
 
     @strawberry.mutation(description="Stores record a dewar that arrived with a barcode nobody registered.")
     async def record_unexpected_arrival(self, info: strawberry.Info, barcode: str, location: str,
                                         note: str = "") -> DewarResult:
         s = info.context.session
-        return await attempt(info, lambda: s.staff("record_unexpected_arrival", barcode, location, note),
+        return await attempt(info, lambda: s.record_unexpected_arrival(barcode, location, note),
                              lambda o: dewar_after(info.context, o))

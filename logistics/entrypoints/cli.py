@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 from uuid import UUID
@@ -17,6 +18,7 @@ from logistics.adapters.fixture_files import load_demo
 from logistics.adapters.outbox import STATUSES as OUTBOX_STATUSES
 from logistics.bootstrap import System, bootstrap, default_rebuild_jobs, register_reference_data
 from logistics.bootstrap import rebuild_read_model as rebuild_model
+from logistics.domain.by import By
 from logistics.domain.errors import DomainError
 from logistics.entrypoints.demo import load_demo as run_demo
 from logistics.service_layer.access import Principal
@@ -24,6 +26,20 @@ from logistics.service_layer.session import Session
 
 # The command line is run by the facility's operators, on the server: it sees as an admin does.
 OPERATOR = Principal(account_id="cli", name="command line", roles=frozenset({"admin"}), station="cli")
+
+
+@dataclass(frozen=True)
+class Operator(Principal):
+    """An operator's admin command at the server (adding an account, erasing a person): recorded
+    as its account id (`cli:admin`, `cli:<login>`), as these commands always were."""
+
+    @property
+    def by(self) -> By:
+        return By(self.account_id)
+
+
+def operator(actor: str) -> Operator:
+    return Operator(account_id=actor, name="command line", roles=frozenset({"admin"}))
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
@@ -453,7 +469,6 @@ def user() -> None:
 def user_add(ctx: click.Context, username: str, roles: tuple[str, ...], kind: str, proposals: tuple[str, ...],
              name: str | None, email: str | None, password_stdin: bool, as_json: bool) -> None:
     from logistics.adapters.accounts import check_password
-    from logistics.domain.by import By
     from logistics.domain.errors import DomainError
 
     password = None
@@ -468,18 +483,18 @@ def user_add(ctx: click.Context, username: str, roles: tuple[str, ...], kind: st
             _fail(e.message, e.code, as_json)
 
     def action(system: System) -> None:
-        admin = By("cli:admin")
+        admin = Session(system.app, system.views, operator("cli:admin"))
         person_id = None
         if "member" in roles:
             if not (name and email and proposals):
                 _fail("a member needs --name, --email and at least one --proposal", "invalid_value", as_json)
             for code in proposals:
                 system.app.proposal(code)
-            person_id = str(system.app.register_person(name, email, admin))
+            person_id = str(admin.register_person(name, email))
             for code in proposals:
-                system.app.add_member(code, person_id, "member", admin)
+                admin.add_member(code, person_id, "member")
         elif name and email:  # staff are e-mailed (notifications) through their person
-            person_id = str(system.app.register_person(name, email, admin))
+            person_id = str(admin.register_person(name, email))
         account = system.accounts.add(username, list(roles), password=password, person_id=person_id, kind=kind)
         _emit({"id": account.id, "username": account.username, "roles": sorted(account.roles)}, as_json,
               f"added {account.kind} account {account.username} ({', '.join(sorted(account.roles))})")
@@ -503,7 +518,6 @@ def person() -> None:
 def person_erase(ctx: click.Context, person_ref: str, yes: bool, as_json: bool) -> None:
     import getpass
 
-    from logistics.domain.by import By
     from logistics.domain.errors import NotFound
 
     def action(system: System) -> None:
@@ -523,7 +537,7 @@ def person_erase(ctx: click.Context, person_ref: str, yes: bool, as_json: bool) 
                 confirmed = False
             if not confirmed:
                 _fail("nothing erased: answer yes, or pass --yes", "cancelled", as_json)
-        report = system.app.erase_person(person_id, By(f"cli:{getpass.getuser()}"))
+        report = Session(system.app, system.views, operator(f"cli:{getpass.getuser()}")).erase_person(person_id)
         _emit({"person_id": report.person_id, "erased_by": report.erased_by,
                "already_erased": report.already_erased, **report.purged}, as_json, report.sentence())
     _run(ctx, as_json, action)

@@ -3,11 +3,16 @@ beamline staff see what their work needs; admins see everything.
 
 Something a member may not see is reported exactly as if it did not exist, so a foreign
 proposal's data never appears, not even in an error.
+
+Who may call what is declared next to each Session method with `@allowed(...)`: the methods and
+the role table are one thing (service_layer/session.py).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
 
 from logistics.domain.by import By
 from logistics.domain.errors import AccessDenied, AlreadyExists
@@ -15,26 +20,60 @@ from logistics.domain.errors import AccessDenied, AlreadyExists
 MEMBER, STORES, BEAMLINE, ADMIN = "member", "stores", "beamline", "admin"
 STAFF = frozenset({STORES, BEAMLINE, ADMIN})
 
-# Commands that act on a proposal's own things: its members (and admins) may run them.
-MEMBER_COMMANDS = frozenset({
-    "create_shipment", "add_mail_in_dewar", "add_facility_dewar", "add_container", "remove_container",
-    "move_container", "add_sample", "remove_sample", "move_sample", "set_courier", "mark_sent",
-    "cancel_shipment", "request_dispatch", "record_labels_printed",
-})
-# Commands of the facility's staff, by role (admins may run all of them).
-STAFF_COMMANDS: dict[str, frozenset[str]] = {
-    **{c: frozenset({STORES}) for c in (
-        "scan_dewar", "move_dewar", "top_up", "check_contents", "report_damage", "book_dispatch", "cancel_dispatch",
-        "scan_out",
-        "mark_returned", "close_dewar", "record_unexpected_arrival")},
-    **{c: frozenset({BEAMLINE}) for c in ("take_to_instrument", "load", "unload", "dispose")},
-    "hand_back": frozenset({BEAMLINE, STORES}),
-    "request_dispatch": frozenset({STORES}),  # stores may ask on a user's behalf
-    "record_labels_printed": frozenset({STORES, BEAMLINE}),  # staff print labels for a shipment too
-    **{c: frozenset() for c in (
-        "register_location", "register_facility_dewar", "register_proposal", "register_person", "add_member",
-        "add_lab_contact", "erase_person")},
-}
+EVERYONE = "everyone"  # a question anyone signed in may ask: the method hides what they may not see
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one Session method: the roles named next to it with `@allowed`."""
+
+    roles: frozenset[str]
+
+    @property
+    def staff_roles(self) -> frozenset[str]:
+        return self.roles & STAFF
+
+    @property
+    def for_members(self) -> bool:
+        """A proposal's members may, on that proposal's things: the method names the proposal."""
+        return MEMBER in self.roles
+
+    @property
+    def for_everyone(self) -> bool:
+        return EVERYONE in self.roles
+
+
+def allowed(*roles: str) -> Callable[[F], F]:
+    """Declare, next to a Session method, who may call it: MEMBER (the members of the proposal
+    whose things it acts on; the method checks which proposal, so that another proposal's things
+    look as if they did not exist), STORES, BEAMLINE, ADMIN, or EVERYONE (a question; the method
+    shows each caller only what they may see).
+
+    A method for staff roles only is refused before it runs to anyone without one of them, in
+    words that name the roles it needs. The access-matrix test enumerates the Session's methods:
+    a public method without a rule fails it."""
+    unknown = set(roles) - {MEMBER, STORES, BEAMLINE, ADMIN, EVERYONE}
+    if unknown or not roles:
+        raise ValueError(f"allowed({', '.join(roles)}): expected some of member, stores, beamline, admin, everyone")
+    rule = Rule(frozenset(roles))
+
+    def decorate(method: F) -> F:
+        if rule.for_members or rule.for_everyone:
+            guarded = method
+        else:
+            @functools.wraps(method)
+            def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+                self.principal.require_role(method.__name__, rule)
+                return method(self, *args, **kwargs)
+        guarded.rule = rule  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+    return decorate
+
+
+def rule_of(method: Any) -> Rule | None:
+    """The rule a Session method declares with `@allowed` (None: it declares none)."""
+    return getattr(method, "rule", None)
 
 
 @dataclass(frozen=True)
@@ -65,17 +104,16 @@ class Principal:
             return True
         return proposal is not None and MEMBER in self.roles and proposal in self.proposals
 
-    def may(self, command: str, proposal: str | None = None) -> bool:
-        if self.is_admin:
+    def may(self, rule: Rule, proposal: str | None = None) -> bool:
+        """Whether this principal may call a method of this rule on a thing of this proposal."""
+        if self.is_admin or rule.for_everyone or self.roles & rule.staff_roles:
             return True
-        if self.roles & STAFF_COMMANDS.get(command, frozenset()):
-            return True
-        return command in MEMBER_COMMANDS and MEMBER in self.roles and proposal in self.proposals
+        return rule.for_members and MEMBER in self.roles and proposal in self.proposals
 
-    def require_role(self, command: str) -> None:
+    def require_role(self, command: str, rule: Rule) -> None:
         """For staff commands: refuse plainly when the role does not allow it."""
-        if not (self.is_admin or self.roles & STAFF_COMMANDS.get(command, frozenset())):
-            allowed = sorted(STAFF_COMMANDS.get(command, frozenset()) | {ADMIN})
+        if not (self.is_admin or self.roles & rule.staff_roles):
+            allowed = sorted(rule.staff_roles | {ADMIN})
             raise AccessDenied(f"{command.replace('_', ' ')} needs the role {' or '.join(allowed)}; "
                                f"{self.name} has {', '.join(sorted(self.roles)) or 'no role'}")
 

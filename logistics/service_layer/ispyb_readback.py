@@ -43,7 +43,7 @@ def apply_fact(system: Any, fact: Any) -> str | None:
     if fact.position is None:  # unloaded
         if here[0] is None or here[0] != fact.beamline:
             return None  # already out, or loaded elsewhere (that load was recorded after)
-        action, call = f"unload {barcode} from {fact.beamline}", lambda: session.staff("unload", barcode)
+        action, call = f"unload {barcode} from {fact.beamline}", lambda: session.unload_container(barcode)
     else:
         if here == (fact.beamline, fact.position):
             return None  # what we know already (our own load, projected)
@@ -55,7 +55,7 @@ def apply_fact(system: Any, fact: Any) -> str | None:
             return (f"{fact.beamline} says container {barcode} was loaded in position {fact.position}, but "
                     f"{occupant['barcode']} occupies that position here: not applied; check the sample changer")
         action = f"load {barcode} into {fact.beamline} position {fact.position}"
-        call = lambda: session.staff("load", barcode, fact.beamline, fact.position)  # noqa: E731
+        call = lambda: session.load_container(barcode, fact.beamline, fact.position)  # noqa: E731
     try:
         call()
     except DomainError as e:

@@ -1,7 +1,9 @@
 """A principal's session with the tracker: every command and question, with access applied.
 
-The GraphQL API (and later the pages) speak only to this. It adds no rules of the domain:
-it decides who may ask, and hides what a member may not see as if it did not exist.
+The GraphQL API, the pages, the CLI, imports, labels and the live feed speak only to this. It adds
+no rules of the domain: it decides who may ask, and hides what a member may not see as if it did
+not exist. Every public method declares who may call it with `@allowed(...)` right above it (the
+role table is these declarations); a test fails for a public method without one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Any, Callable
 from uuid import UUID
 
 from logistics.domain.errors import AccessDenied, NotFound, UnknownBarcode
-from logistics.service_layer.access import Principal, taken_by_another_proposal
+from logistics.service_layer.access import (ADMIN, BEAMLINE, EVERYONE, MEMBER, STORES, Principal, allowed, rule_of,
+                                           taken_by_another_proposal)
 from logistics.service_layer.application import Logistics
 
 
@@ -23,6 +26,7 @@ class Session:
     def _hidden_barcode(self, barcode: str) -> UnknownBarcode:
         return UnknownBarcode(f"no dewar or container has the barcode {barcode!r}")
 
+    @allowed(EVERYONE)
     def resolve(self, barcode: str) -> tuple[str, UUID, dict[str, Any]]:
         """(type, id, read-model row) of a barcode this principal may see."""
         kind, entity_id = self.app.resolve(barcode)
@@ -31,6 +35,7 @@ class Session:
             raise self._hidden_barcode(barcode)
         return kind, entity_id, row
 
+    @allowed(EVERYONE)
     def row_after(self, aggregate: Any) -> dict[str, Any]:
         """The read-model row of an aggregate a command of this session just left: what the read
         model holds (or will hold) for it, without reading it back."""
@@ -39,6 +44,7 @@ class Session:
             raise self._hidden_barcode(row["barcode"])
         return row
 
+    @allowed(EVERYONE)
     def entity(self, kind: str, entity_id: UUID | str) -> dict[str, Any]:
         try:
             row = self.views.row(kind, UUID(str(entity_id)))
@@ -51,7 +57,7 @@ class Session:
     def _member_command(self, command: str, proposal: str | None, hidden: Exception) -> None:
         if not self.principal.sees(proposal):
             raise hidden
-        if not self.principal.may(command, proposal):
+        if not self.principal.may(rule_of(getattr(Session, command)), proposal):
             raise AccessDenied(f"{command.replace('_', ' ')} is for the members of proposal {proposal}")
 
     def _on_shipment(self, command: str, shipment_id: Any) -> None:
@@ -63,6 +69,7 @@ class Session:
         self._member_command(command, row["proposal"], self._hidden_barcode(barcode))
 
     # --- user group ------------------------------------------------------------------------
+    @allowed(MEMBER, ADMIN)
     def create_shipment(self, proposal: str, name: str, safety: str = "green", sending_contact: str | None = None,
                         return_contact: str | None = None) -> UUID:
         from logistics.domain.identifiers import proposal_code
@@ -70,14 +77,17 @@ class Session:
         self._member_command("create_shipment", code, NotFound(f"proposal {code!r} is not registered"))
         return self.app.create_shipment(code, name, self.principal.by, safety, sending_contact, return_contact)
 
+    @allowed(MEMBER, ADMIN)
     def add_mail_in_dewar(self, shipment_id: Any, visit: int, beamline: str, kind: str = "dewar") -> str:
         self._on_shipment("add_mail_in_dewar", shipment_id)
         return self.app.add_mail_in_dewar(shipment_id, visit, beamline, self.principal.by, kind)
 
+    @allowed(MEMBER, ADMIN)
     def add_facility_dewar(self, shipment_id: Any, code: str) -> str:
         self._on_shipment("add_facility_dewar", shipment_id)
         return self.app.add_facility_dewar(shipment_id, code, self.principal.by)
 
+    @allowed(MEMBER, ADMIN)
     def add_container(self, barcode: str, container_type: str, dewar: str, parent: str | None = None,
                       position: str | None = None) -> UUID:
         self._on_barcode("add_container", dewar)
@@ -99,16 +109,19 @@ class Session:
         if kind != "container" or row is None or not self.principal.sees(row["proposal"]):
             raise taken_by_another_proposal(code)
 
+    @allowed(MEMBER, ADMIN)
     def import_contents(self, dewar: str, rows: list[dict[str, Any]]) -> int:
         """Containers and samples from spreadsheet rows into one of the principal's dewars, in one save."""
         from logistics.service_layer.importing import import_rows
-        self._on_barcode("add_container", dewar)
+        self._on_barcode("import_contents", dewar)
         return import_rows(self.app, dewar, rows, self.principal.by, may_take=self.principal.sees)
 
+    @allowed(MEMBER, ADMIN)
     def remove_container(self, barcode: str) -> None:
         self._on_barcode("remove_container", barcode)
         self.app.remove_container(barcode, self.principal.by)
 
+    @allowed(MEMBER, ADMIN)
     def move_container(self, barcode: str, dewar: str, parent: str | None = None, position: str | None = None) -> None:
         self._on_barcode("move_container", barcode)
         self._on_barcode("move_container", dewar)
@@ -116,49 +129,150 @@ class Session:
             self._on_barcode("move_container", parent)
         self.app.move_container(barcode, dewar, self.principal.by, parent, position)
 
+    @allowed(MEMBER, ADMIN)
     def add_sample(self, container: str, position: str, kind: str, name: str, attributes: dict[str, Any],
                    safety: dict[str, Any] | None = None) -> UUID:
         self._on_barcode("add_sample", container)
         return self.app.add_sample(container, position, kind, name, attributes, self.principal.by, safety)
 
+    @allowed(MEMBER, ADMIN)
     def remove_sample(self, sample_id: Any) -> None:
         row = self.entity("sample", sample_id)
         self._member_command("remove_sample", row["proposal"], NotFound(f"sample {sample_id!s} does not exist"))
         self.app.remove_sample(sample_id, self.principal.by)
 
+    @allowed(MEMBER, ADMIN)
     def move_sample(self, sample_id: Any, container: str, position: str) -> None:
         row = self.entity("sample", sample_id)
         self._member_command("move_sample", row["proposal"], NotFound(f"sample {sample_id!s} does not exist"))
         self._on_barcode("move_sample", container)
         self.app.move_sample(sample_id, container, position, self.principal.by)
 
+    @allowed(MEMBER, ADMIN)
     def set_courier(self, shipment_id: Any, courier: str, tracking_number: str | None) -> None:
         self._on_shipment("set_courier", shipment_id)
         self.app.set_courier(shipment_id, courier, tracking_number, self.principal.by)
 
+    @allowed(MEMBER, ADMIN)
     def mark_sent(self, shipment_id: Any) -> None:
         self._on_shipment("mark_sent", shipment_id)
         self.app.mark_sent(shipment_id, self.principal.by)
 
+    @allowed(MEMBER, ADMIN)
     def cancel_shipment(self, shipment_id: Any) -> None:
         self._on_shipment("cancel_shipment", shipment_id)
         self.app.cancel_shipment(shipment_id, self.principal.by)
 
+    @allowed(MEMBER, STORES, BEAMLINE, ADMIN)  # staff print labels for a shipment too
     def record_labels_printed(self, shipment_id: Any, stock: str, label_format: str) -> None:
         self._on_shipment("record_labels_printed", shipment_id)
         self.app.record_labels_printed(shipment_id, stock, label_format, self.principal.by)
 
+    @allowed(MEMBER, STORES, ADMIN)  # stores may ask on a user's behalf
     def request_dispatch(self, barcode: str) -> dict[str, Any]:
         self._on_barcode("request_dispatch", barcode)
         return self.app.request_dispatch(barcode, self.principal.by)
 
-    # --- staff ------------------------------------------------------------------------------
-    def staff(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        """Run a stores, beamline or admin command of the application, if the role allows it."""
-        self.principal.require_role(command)
-        return getattr(self.app, command)(*args, by=self.principal.by, **kwargs)
+    # --- stores -----------------------------------------------------------------------------
+    @allowed(STORES, ADMIN)
+    def scan_dewar(self, barcode: str, location: str) -> dict[str, Any]:
+        """A stores scan at a location: the arrival if the dewar is not on site yet, else a move."""
+        return self.app.scan_dewar(barcode, location, self.principal.by)
+
+    @allowed(STORES, ADMIN)
+    def move_dewar(self, barcode: str, location: str) -> dict[str, Any]:
+        return self.app.move_dewar(barcode, location, self.principal.by)
+
+    @allowed(STORES, ADMIN)
+    def top_up(self, barcode: str, litres: float | None = None) -> dict[str, Any]:
+        return self.app.top_up(barcode, self.principal.by, litres=litres)
+
+    @allowed(STORES, ADMIN)
+    def check_contents(self, barcode: str, ok: bool, notes: str = "") -> dict[str, Any]:
+        return self.app.check_contents(barcode, ok, notes, self.principal.by)
+
+    @allowed(STORES, ADMIN)
+    def report_damage(self, barcode: str, description: str) -> dict[str, Any]:
+        return self.app.report_damage(barcode, description, self.principal.by)
+
+    @allowed(STORES, ADMIN)
+    def book_dispatch(self, barcode: str, courier: str, tracking_number: str) -> dict[str, Any]:
+        return self.app.book_dispatch(barcode, courier, tracking_number, self.principal.by)
+
+    @allowed(STORES, ADMIN)
+    def cancel_dispatch(self, barcode: str, reason: str) -> dict[str, Any]:
+        return self.app.cancel_dispatch(barcode, reason, self.principal.by)
+
+    @allowed(STORES, ADMIN)
+    def scan_out(self, barcode: str) -> dict[str, Any]:
+        return self.app.scan_out(barcode, self.principal.by)
+
+    @allowed(STORES, ADMIN)
+    def mark_returned(self, barcode: str) -> dict[str, Any]:
+        return self.app.mark_returned(barcode, self.principal.by)
+
+    @allowed(STORES, ADMIN)
+    def close_dewar(self, barcode: str) -> dict[str, Any]:
+        return self.app.close_dewar(barcode, self.principal.by)
+
+    @allowed(STORES, ADMIN)
+    def record_unexpected_arrival(self, barcode: str, location: str, note: str = "") -> dict[str, Any]:
+        return self.app.record_unexpected_arrival(barcode, location, note, self.principal.by)
+
+    # --- beamline ---------------------------------------------------------------------------
+    @allowed(BEAMLINE, ADMIN)
+    def take_to_instrument(self, barcode: str, instrument: str) -> dict[str, Any]:
+        return self.app.take_to_instrument(barcode, instrument, self.principal.by)
+
+    @allowed(BEAMLINE, STORES, ADMIN)
+    def hand_back(self, barcode: str, location: str) -> dict[str, Any]:
+        """Back to stores: a dewar to a storage location, a container back into its dewar."""
+        return self.app.hand_back(barcode, location, self.principal.by)
+
+    @allowed(BEAMLINE, ADMIN)
+    def load_container(self, barcode: str, instrument: str, position: str) -> None:
+        self.app.load(barcode, instrument, position, self.principal.by)
+
+    @allowed(BEAMLINE, ADMIN)
+    def unload_container(self, barcode: str) -> None:
+        self.app.unload(barcode, self.principal.by)
+
+    @allowed(BEAMLINE, ADMIN)
+    def dispose_container(self, barcode: str, reason: str) -> None:
+        self.app.dispose(barcode, reason, self.principal.by)
+
+    # --- admin ------------------------------------------------------------------------------
+    @allowed(ADMIN)
+    def register_location(self, code: str, name: str, kind: str = "storage") -> str:
+        return self.app.register_location(code, name, kind, self.principal.by)
+
+    @allowed(ADMIN)
+    def register_facility_dewar(self, facility_code: str) -> UUID:
+        return self.app.register_facility_dewar(facility_code, self.principal.by)
+
+    @allowed(ADMIN)
+    def register_proposal(self, code: str, title: str) -> str:
+        return self.app.register_proposal(code, title, self.principal.by)
+
+    @allowed(ADMIN)
+    def register_person(self, name: str, email: str, phone: str | None = None) -> UUID:
+        return self.app.register_person(name, email, self.principal.by, phone=phone)
+
+    @allowed(ADMIN)
+    def add_member(self, proposal: str, person_id: UUID | str, role: str) -> None:
+        self.app.add_member(proposal, person_id, role, self.principal.by)
+
+    @allowed(ADMIN)
+    def add_lab_contact(self, proposal: str, person_id: UUID | str, address: dict[str, Any]) -> str:
+        return self.app.add_lab_contact(proposal, person_id, address, self.principal.by)
+
+    @allowed(ADMIN)
+    def erase_person(self, person_id: UUID | str) -> Any:
+        """Data-protection erasure: the person's details are shredded; histories stay whole."""
+        return self.app.erase_person(person_id, self.principal.by)
 
     # --- questions -------------------------------------------------------------------------
+    @allowed(EVERYONE)
     def history(self, kind: str, entity_id: UUID) -> list[dict[str, Any]]:
         """The events of the trips this principal may see: a facility dewar or a puck that
         travelled for another proposal before shows a member only their own trips."""
@@ -178,6 +292,7 @@ class Session:
                 visible.append(event)
         return visible
 
+    @allowed(EVERYONE)
     def told_history(self, kind: str, entity_id: UUID | str,
                      accounts: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
         """`history` with each event told as a sentence (`parts`, `sentence`) and who did it as this
@@ -187,12 +302,14 @@ class Session:
         self.tell(events, accounts)
         return events
 
+    @allowed(EVERYONE)
     def names(self) -> Any:
         from logistics.service_layer.sentences import Names
         return Names(self.views.rows, self.principal.sees, location_names=self._location_names(),
                      container_types={code: t.name for code, t in self.app.catalogue.container_types.items()},
                      person=self._person_name)
 
+    @allowed(EVERYONE)
     def tell(self, events: list[dict[str, Any]],
              accounts: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None) -> None:
         from logistics.service_layer.sentences import parts
@@ -242,6 +359,7 @@ class Session:
                 return said
         return "a proposal member"
 
+    @allowed(EVERYONE)
     def as_of(self, kind: str, entity_id: UUID, when: datetime, name: str | None = None) -> Any:
         self.entity(kind, entity_id)
         then = self.app.as_of(entity_id, when, name)
@@ -249,14 +367,14 @@ class Session:
             raise NotFound(f"{name or entity_id} did not exist yet at {when.isoformat()}")
         return then
 
+    @allowed(MEMBER, ADMIN)
     def lab_contacts(self, proposal: str) -> list[dict[str, str]]:
         """A proposal's lab contacts with their labels and names, for its members and admins. Stores,
         beamline staff and stations see none here (a station's token once listed every proposal's):
         they need an address only on a label they print, which is recorded as LabelsPrinted."""
         from logistics.domain.identifiers import proposal_code
         code = proposal_code(proposal)
-        member = "member" in self.principal.roles and code in self.principal.proposals
-        if not (member or self.principal.is_admin):
+        if not self.principal.may(rule_of(Session.lab_contacts), code):
             raise NotFound(f"proposal {code!r} is not registered")
         contacts = []
         for contact_id, contact in self.app.proposal(code).lab_contacts.items():
@@ -268,10 +386,12 @@ class Session:
                              "name": person.get("name", "")})
         return contacts
 
+    @allowed(EVERYONE)
     def shipments_named(self, name: str) -> list[dict[str, Any]]:
         """The shipments of this name (any case) that this principal may see: the find box's second try."""
         return [r for r in self.views.shipments_named(name) if self.principal.sees(r["proposal"])]
 
+    @allowed(EVERYONE)
     def arrived_since(self, since: datetime) -> list[dict[str, Any]]:
         """The dewars that arrived at or after `since`, wherever they are now (the stores desk's
         "today's arrivals"), each with where it is in words; a member sees only their own."""
@@ -281,6 +401,7 @@ class Session:
             r["where_text"] = where_words(r["where_kind"], r["where_code"], self._location_names())
         return rows
 
+    @allowed(EVERYONE)
     def visible_proposals(self) -> frozenset[str] | None:
         """None for staff (everything), else the member's proposals."""
         return None if self.principal.is_staff else self.principal.proposals

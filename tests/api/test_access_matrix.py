@@ -7,8 +7,10 @@ Staff commands need a staff role; admins may do everything. Every request is aut
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
+import re
 import time
 import uuid
 from typing import Any
@@ -18,6 +20,8 @@ import httpx
 import pytest
 
 from logistics.domain.identifiers import MailInBarcode
+from logistics.service_layer.access import rule_of
+from logistics.service_layer.session import Session
 from tests.api.conftest import cli
 from tests.api.introspection import graphql_type
 
@@ -403,6 +407,33 @@ def _fill(value: Any, world: dict[str, Any]) -> Any:
 def test_every_mutation_is_in_the_matrix(api: Api) -> None:
     assert set(api.args) == set(MEMBER_PROBES) | set(STAFF_PROBES) | {"setNotificationSetting"}
     assert not set(MEMBER_PROBES) & set(STAFF_PROBES)
+
+
+def _method(mutation: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", mutation).lower()
+
+
+def test_every_session_method_says_who_may_call_it() -> None:
+    """The Session is the one door, and who may use each of its methods is declared next to it: a
+    public method without a rule (or one that forgets that admins may do everything) fails here."""
+    methods = {name: m for name, m in inspect.getmembers(Session, inspect.isfunction) if not name.startswith("_")}
+    assert len(methods) > 40, sorted(methods)
+    without = sorted(name for name, m in methods.items() if rule_of(m) is None)
+    assert not without, f"Session methods that do not say who may call them (add @allowed(...)): {without}"
+    no_admin = sorted(name for name, m in methods.items()
+                      if not ({"admin", "everyone"} & rule_of(m).roles))  # type: ignore[union-attr]
+    assert not no_admin, f"admins may do everything, but these methods leave them out: {no_admin}"
+
+
+def test_the_matrix_and_the_session_declare_the_same_roles() -> None:
+    """Each mutation's expected roles here are what its Session method declares."""
+    for mutation, (roles, _, _) in STAFF_PROBES.items():
+        rule = rule_of(getattr(Session, _method(mutation)))
+        assert rule is not None and rule.staff_roles == roles | {"admin"} and not rule.for_members, (mutation, rule)
+    for mutation in MEMBER_PROBES:
+        rule = rule_of(getattr(Session, _method(mutation)))
+        stores = {"stores"} if mutation == "requestDispatch" else set()
+        assert rule is not None and rule.for_members and rule.staff_roles == stores | {"admin"}, (mutation, rule)
 
 
 @pytest.mark.parametrize("who", ROLES)
