@@ -35,8 +35,7 @@ class ContainerType:
         position = str(position).strip()
         if position not in self.positions:
             raise InvalidValue(
-                f"position {position!r} does not exist in a {self.name}: expected 1 to {self.capacity}"
-            )
+                f"position {position!r} does not exist in a {self.name}: expected 1 to {self.capacity}", field="position")
         return position
 
 
@@ -80,10 +79,11 @@ def follow_schema(schema: dict[str, Any], value: Any, what: str, whole: str) -> 
     if errors:
         error = errors[0]
         where = "/".join(str(p) for p in error.absolute_path) or whole
+        field = str(error.absolute_path[0]) if error.absolute_path else None  # the attribute, for a column
         said = error.schema.get("description") if isinstance(error.schema, dict) else None
         if error.validator in ("pattern", "format") and said:  # a rule in words, not a regular expression
-            raise InvalidValue(f"{what} {where}: {error.instance!r} is not valid: {said}")
-        raise InvalidValue(f"{what} {where}: {error.message}")
+            raise InvalidValue(f"{what} {where}: {error.instance!r} is not valid: {said}", field=field)
+        raise InvalidValue(f"{what} {where}: {error.message}", field=field)
     return value
 
 
@@ -114,16 +114,16 @@ class Catalogue:
             return self.container_types[str(code).strip().lower()]
         except KeyError:
             raise InvalidValue(
-                f"container type {code!r} is not in the catalogue: expected one of {', '.join(sorted(self.container_types))}"
-            ) from None
+                f"container type {code!r} is not in the catalogue: expected one of {', '.join(sorted(self.container_types))}",
+                field="container_type") from None
 
     def sample_kind(self, code: str) -> SampleKind:
         try:
             return self.sample_kinds[str(code).strip().lower()]
         except KeyError:
             raise InvalidValue(
-                f"sample kind {code!r} is not in the catalogue: expected one of {', '.join(sorted(self.sample_kinds))}"
-            ) from None
+                f"sample kind {code!r} is not in the catalogue: expected one of {', '.join(sorted(self.sample_kinds))}",
+                field="sample_kind") from None
 
     def instrument(self, name: str) -> Instrument:
         try:

@@ -41,7 +41,7 @@ class Container(Tracked):
         if self.occupant(position):
             taken = sorted({*self.children, *self.samples}, key=lambda p: (len(p), p))
             raise NotPermitted(f"position {position} of container {self.barcode} is taken; choose a free position "
-                               f"(taken: {', '.join(taken)})")
+                               f"(taken: {', '.join(taken)})", field="position")
 
     def require_usable(self) -> None:
         if self.disposed:

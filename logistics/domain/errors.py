@@ -1,16 +1,22 @@
 """Typed domain errors. Each message names the offending value and what is accepted."""
 
+from __future__ import annotations
+
 
 class DomainError(Exception):
-    """Base of every error a user can cause; nothing has changed when one is raised."""
+    """Base of every error a user can cause; nothing has changed when one is raised.
+
+    `field` names the value the error concerns, where one does ("container_barcode",
+    "container_type", "position", a sample attribute's name), so an edge can point at it (the
+    importer names the spreadsheet's column) without reading the message; None otherwise."""
 
     code = "domain_error"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, field: str | None = None):
         if len(message) > 600:  # a huge input is not echoed whole: the start names it, the end says what is accepted
             message = message[:300] + " … " + message[-250:]
         super().__init__(message)
-        self.message = message
+        self.message, self.field = message, field
 
 
 class InvalidValue(DomainError):

@@ -203,12 +203,11 @@ def container_barcode(text: str) -> str:
     code = scanned(text).upper()
     if looks_like_mail_in(code):
         raise InvalidBarcode(f"container barcode {text!r} reads like a mail-in dewar barcode; "
-                             "container barcodes must not start with a proposal code and visit")
+                             "container barcodes must not start with a proposal code and visit", field="container_barcode")
     if not CONTAINER_RE.match(code):
         raise InvalidBarcode(
             f"container barcode {text!r} is not valid: expected 3 to 40 letters, digits, '-', '_' or '.', "
-            "starting with a letter or digit"
-        )
+            "starting with a letter or digit", field="container_barcode")
     return code
 
 

@@ -32,8 +32,7 @@ class Simulation:
         self.app, self.rng, self.visits, self.batch = app, random.Random(seed), visits_per_year, batch
         self.pending: dict[Any, Any] = {}
         self.changers = {name: app.changer(name) for name in [*MX_BEAMLINES, "m02"]}
-        counter_id = Counter.create_id("dewar-serial")
-        self.counter = app.repository.get(counter_id) if counter_id in app.repository else Counter(name="dewar-serial")
+        self.counter = app.counter("dewar-serial") or Counter(name="dewar-serial")
         self.facility_dewars: list[Dewar] = []
         self.pucks: dict[str, list[Container]] = {}
         self.proposals: list[str] = []
@@ -46,10 +45,21 @@ class Simulation:
                 self.pending[a.id] = a
 
     def flush(self) -> None:
-        if self.pending:
-            recordings = self.app.save(*self.pending.values())
-            self.saved_events += len(recordings)
-            self.pending.clear()
+        """Save the batch through the unit of work; the read model catches up once, at the end."""
+        if not self.pending:
+            return
+        batch, tries = list(self.pending.values()), []
+
+        def command() -> tuple[list[Any], int]:
+            # The batch was built outside the command, so it cannot be built again on fresh state:
+            # overtaken by another writer's save, the simulation stops rather than save half of it.
+            if tries:
+                raise RuntimeError("another writer saved to the simulated aggregates: simulate into a "
+                                   "database that nothing else writes to")
+            tries.append(1)
+            return batch, sum(len(a.pending_events) for a in batch)
+        self.saved_events += self.app.run_command(command, catch_up=False)
+        self.pending.clear()
 
     def claim(self, key: str, kind: str, entity: Any, by: By, namespace: str = "barcode") -> None:
         self.keep(Claim(namespace=namespace, key=key, entity_type=kind, entity_id=str(entity.id), **by.fields))
@@ -58,7 +68,7 @@ class Simulation:
         prefixes = ["mx"] * 6 + ["cm", "sm", "ee", "cy"]
         for n in range(proposals):
             code = f"{prefixes[n % len(prefixes)]}{40000 + n}"
-            if Proposal.create_id(code) in self.app.repository:
+            if self.app.has_proposal(code):
                 self.proposals.append(code)
                 continue
             self.keep(Proposal(code=code, title=f"Simulated proposal {n}", **STORES.fields))

@@ -122,4 +122,4 @@ def taken_by_another_proposal(barcode: str) -> AlreadyExists:
     """A container barcode registered to a proposal the principal cannot see: it stays theirs,
     and nothing about it is told, only that the barcode is taken."""
     return AlreadyExists(f"barcode {barcode!r} is already registered to another proposal: "
-                         "use another barcode, or ask the facility if this container is yours")
+                         "use another barcode, or ask the facility if this container is yours", field="container_barcode")

@@ -1,7 +1,7 @@
 """The tracker's application service: one method per command, plain values in and out.
 
 Each command loads the aggregates it needs, lets them apply their rules, and saves every
-changed aggregate in one atomic transaction. A conflicting concurrent save is retried from
+changed aggregate in one atomic transaction through `Logistics.run_command`, the unit of work. A conflicting concurrent save is retried from
 the start; a claim on a barcode that another save took first then reports AlreadyExists.
 Once its events are durable a command calls `on_recorded`: by default the read model catches
 up before the command returns (read-your-writes); a server projects in the background and makes
@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -38,6 +38,7 @@ SERIAL = "dewar-serial"  # each mail-in serial is allocated once, facility-wide:
 RETRY_SECONDS, RETRIES = 5.0, 200  # how long, and how often at most, a command overtaken by others' saves tries again
 LOCATION_KINDS = ("storage",)
 logger = logging.getLogger("logistics.application")
+T = TypeVar("T")
 
 
 class _StaleRead(Exception):
@@ -91,8 +92,23 @@ class Logistics(Application):
         return transcoder
 
     # --- plumbing ----------------------------------------------------------------------
-    def _run(self, command: Callable[[], tuple[Sequence[Any], Any]]) -> Any:
-        """Run a command; save what it changed atomically; retry on a concurrent conflict."""
+    def run_command(self, command: Callable[[], tuple[Sequence[Any], T]], catch_up: bool = True) -> T:
+        """The unit of work: the tracker's one transaction boundary. Every command of this
+        application, the spreadsheet importer and the simulator save through it.
+
+        `command()` loads what it needs, lets the aggregates apply their rules, and returns
+        (the aggregates and claims it changed, its result). The contract:
+
+        - Atomic save: everything it returns is saved in one transaction, or nothing is (a
+          refused rule raises a DomainError before anything is saved).
+        - Retry on conflict: when another save overtook what it read (a version conflict, or a
+          claim it allocated itself already taken), `command()` runs again from the start on fresh
+          state, for up to RETRY_SECONDS; so it must have no effect other than its return value.
+          A claim on a key another save took first reports AlreadyExists.
+        - Read-your-writes: once the events are durable, `on_recorded` runs (by default the read
+          model catches up before this returns; a server's readers wait instead). `catch_up=False`
+          is for a bulk load that catches the read model up once at its end (the simulator).
+        """
         deadline = time.monotonic() + RETRY_SECONDS
         for attempt in range(RETRIES):
             if attempt >= 3:  # overtaken again and again (many clients on one aggregate): yield the way a little
@@ -111,7 +127,7 @@ class Logistics(Application):
                 if time.monotonic() > deadline or attempt == RETRIES - 1:
                     raise
                 continue
-            if recordings:
+            if recordings and catch_up:
                 self._after_recorded(max(r.notification.id for r in recordings))
             return result
         raise _StaleRead("the command was overtaken by concurrent changes too often; try again")
@@ -136,9 +152,11 @@ class Logistics(Application):
             raise NotFound(f"{aggregate_id!r} is not a {what}")
         return aggregate
 
-    def _claim(self, key: str, entity_type: str, entity_id: UUID, by: By, namespace: str = BARCODE,
-               allocated: bool = False) -> Claim:
-        """A claim on a unique key; a key we allocated ourselves that is taken means a stale read."""
+    def claim(self, key: str, entity_type: str, entity_id: UUID, by: By, namespace: str = BARCODE,
+              allocated: bool = False) -> Claim:
+        """A claim on a unique key (a barcode, a shipment's name), to be saved by `run_command` with
+        the aggregate it names. A key taken already is AlreadyExists; a key we allocated ourselves
+        that is taken means a stale read, and the command runs again."""
         if claim_id(namespace, key) in self.repository:
             if allocated:
                 raise _StaleRead
@@ -183,6 +201,17 @@ class Logistics(Application):
     def shipment(self, shipment_id: UUID | str) -> Shipment:
         return self._get(shipment_id, Shipment, "shipment")
 
+    def sample(self, sample_id: UUID | str) -> Sample:
+        return self._get(sample_id, Sample, "sample")
+
+    def counter(self, name: str) -> Counter | None:
+        """A counter of allocated numbers (the mail-in dewar serials), or None before its first use."""
+        counter_id = Counter.create_id(name)
+        return self.repository.get(counter_id) if counter_id in self.repository else None
+
+    def has_proposal(self, code: str) -> bool:
+        return Proposal.create_id(code) in self.repository
+
     def proposal(self, code: str) -> Proposal:
         code = ids.proposal_code(code)
         try:
@@ -213,7 +242,7 @@ class Logistics(Application):
         code = ids.location_code(code)
         if kind not in LOCATION_KINDS:
             raise InvalidValue(f"location kind {kind!r} is not valid: expected one of {', '.join(LOCATION_KINDS)}")
-        return self._run(lambda: ([] if Location.create_id(code) in self.repository
+        return self.run_command(lambda: ([] if Location.create_id(code) in self.repository
                                   else [Location(code=code, name=_text(name, "location name"), kind=kind, **by.fields)], code))
 
     def register_instrument(self, name: str, by: By) -> str:
@@ -226,15 +255,15 @@ class Logistics(Application):
             return [SampleChanger(instrument=instrument.name, model=layout.model if layout else None,
                                   positions=list(layout.positions) if layout else [],
                                   accepts=list(layout.accepts) if layout else [], **by.fields)], instrument.name
-        return self._run(command)
+        return self.run_command(command)
 
     def register_facility_dewar(self, code: str, by: By, kind: str = "dewar") -> UUID:
         code = self.facility_codes.parse(code)
 
         def command() -> tuple[list[Any], UUID]:
             dewar = Dewar(barcode=code, kind=kind, facility_code=code, shipment_id=None, proposal=None, **by.fields)
-            return [dewar, self._claim(code, "dewar", dewar.id, by)], dewar.id
-        return self._run(command)
+            return [dewar, self.claim(code, "dewar", dewar.id, by)], dewar.id
+        return self.run_command(command)
 
     def register_proposal(self, code: str, title: str, by: By) -> str:
         code = ids.proposal_code(code)
@@ -243,14 +272,14 @@ class Logistics(Application):
             if Proposal.create_id(code) in self.repository:
                 raise AlreadyExists(f"proposal {code!r} is already registered")
             return [Proposal(code=code, title=_text(title, "proposal title"), **by.fields)], code
-        return self._run(command)
+        return self.run_command(command)
 
     def register_person(self, name: str, email: str, by: By, phone: str | None = None) -> UUID:
         person_id = str(uuid4())
         if "@" not in (email or ""):
             raise InvalidValue(f"e-mail address {email!r} is not valid: expected name@domain")
         details = self.sealer.seal(person_id, {"name": _text(name, "name"), "email": email.strip(), "phone": phone})
-        return self._run(lambda: ([p := Person(person_id=person_id, details=details, **by.fields)], p.id))
+        return self.run_command(lambda: ([p := Person(person_id=person_id, details=details, **by.fields)], p.id))
 
     def add_member(self, proposal: str, person_id: UUID | str, role: str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
@@ -258,7 +287,7 @@ class Logistics(Application):
             self._get(person_id, Person, "person")
             p.add_member(str(person_id), role, by)
             return [p], None
-        self._run(command)
+        self.run_command(command)
 
     def add_lab_contact(self, proposal: str, person_id: UUID | str, address: dict[str, Any], by: By) -> str:
         contact_id = str(uuid4())
@@ -272,7 +301,7 @@ class Logistics(Application):
             p = self.proposal(proposal)
             p.add_lab_contact(contact_id, str(person_id), sealed, by)
             return [p], contact_id
-        return self._run(command)
+        return self.run_command(command)
 
     def erase_person(self, person_id: UUID | str, by: By) -> ErasureReport:
         """A data-protection erasure (erasure.py): what the system wrote of the person in clear is
@@ -299,7 +328,7 @@ class Logistics(Application):
                 return [], None
             person.erase(**by.fields)
             return [person], None
-        self._run(command)
+        self.run_command(command)
         self.sealer.erase(subject)
         return ErasureReport(subject, by.actor, already, purged)
 
@@ -319,9 +348,9 @@ class Logistics(Application):
                     p.lab_contact(contact)
             s = Shipment(proposal=p.code, name=name, sending_contact=sending_contact,
                          return_contact=return_contact or sending_contact, safety_level=level, **by.fields)
-            claim = self._claim(f"{p.code}/{name.lower()}", "shipment", s.id, by, namespace="shipment-name")
+            claim = self.claim(f"{p.code}/{name.lower()}", "shipment", s.id, by, namespace="shipment-name")
             return [s, claim], s.id
-        return self._run(command)
+        return self.run_command(command)
 
     def find_shipment(self, proposal: str, name: str) -> UUID:
         key = f"{ids.proposal_code(proposal)}/{ids.scanned(name).lower()}"
@@ -344,9 +373,9 @@ class Logistics(Application):
             dewar = Dewar(barcode=str(code), kind=kind, facility_code=None, shipment_id=shipment.id,
                           proposal=shipment.proposal, **by.fields)
             shipment.add_dewar(str(dewar.id), by)
-            return [counter, dewar, shipment, self._claim(str(code), "dewar", dewar.id, by, allocated=True),
-                    self._claim(f"{code.serial:07d}", "dewar", dewar.id, by, namespace=SERIAL, allocated=True)], str(code)
-        return self._run(command)
+            return [counter, dewar, shipment, self.claim(str(code), "dewar", dewar.id, by, allocated=True),
+                    self.claim(f"{code.serial:07d}", "dewar", dewar.id, by, namespace=SERIAL, allocated=True)], str(code)
+        return self.run_command(command)
 
     def add_facility_dewar(self, shipment_id: UUID | str, code: str, by: By) -> str:
         def command() -> tuple[list[Any], str]:
@@ -355,7 +384,7 @@ class Logistics(Application):
             dewar.assign(shipment.id, shipment.proposal, by)
             shipment.add_dewar(str(dewar.id), by)
             return [dewar, shipment], dewar.barcode
-        return self._run(command)
+        return self.run_command(command)
 
     def add_container(self, barcode: str, container_type: str, dewar: str, by: By,
                       parent: str | None = None, position: str | None = None) -> UUID:
@@ -372,7 +401,7 @@ class Logistics(Application):
                     raise InvalidValue(f"container {code} is a {container.container_type}, not a {ctype.code}")
             except UnknownBarcode:
                 container = Container(barcode=code, container_type=ctype.code, proposal=package.proposal, **by.fields)
-                changed.append(self._claim(code, "container", container.id, by))
+                changed.append(self.claim(code, "container", container.id, by))
             if container.parent is not None and container.shipment_id != str(package.shipment_id):
                 old = self._package_of(container)
                 if old is None or str(old.shipment_id) != container.shipment_id or old.workflow in facets.BETWEEN_TRIPS:
@@ -381,7 +410,7 @@ class Logistics(Application):
             parent_type = self.catalogue.container_type(parent_container.container_type) if parent_container else None
             packing.pack_container(container, ctype, package, parent_container, parent_type, position, by)
             return [*changed, container, package, parent_container], container.id
-        return self._run(command)
+        return self.run_command(command)
 
     def remove_container(self, barcode: str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
@@ -394,7 +423,7 @@ class Logistics(Application):
                 parent = self.repository.get(UUID(container.parent["id"]))
             packing.unpack_container(container, package, parent, by)
             return [container, package, parent], None
-        self._run(command)
+        self.run_command(command)
 
     def move_container(self, barcode: str, dewar: str, by: By, parent: str | None = None,
                        position: str | None = None) -> None:
@@ -416,7 +445,7 @@ class Logistics(Application):
             ctype = self.catalogue.container_type(container.container_type)
             packing.move_container(container, ctype, old, old_parent, package, new_parent, parent_type, position, by)
             return list({id(a): a for a in (container, old, old_parent, package, new_parent) if a}.values()), None
-        self._run(command)
+        self.run_command(command)
 
     def add_sample(self, container: str, position: str, kind: str, name: str, attributes: dict[str, Any],
                    by: By, safety: dict[str, Any] | None = None) -> UUID:
@@ -443,7 +472,7 @@ class Logistics(Application):
             ctype = self.catalogue.container_type(box.container_type)
             packing.place_sample(sample, sample_kind, box, ctype, package, position, by)
             return [sample, box], sample.id
-        return self._run(command)
+        return self.run_command(command)
 
     def remove_sample(self, sample_id: UUID | str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
@@ -453,7 +482,7 @@ class Logistics(Application):
             box = self.repository.get(UUID(sample.container_id))
             packing.remove_sample(sample, box, self._package_of(box), by)
             return [sample, box], None
-        self._run(command)
+        self.run_command(command)
 
     def move_sample(self, sample_id: UUID | str, container: str, position: str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
@@ -468,7 +497,7 @@ class Logistics(Application):
             ctype = self.catalogue.container_type(box.container_type)
             packing.place_sample(sample, kind, box, ctype, self._package_of(box), position, by)
             return [sample, old, box] if old is not box else [sample, box], None
-        self._run(command)
+        self.run_command(command)
 
     def set_courier(self, shipment_id: UUID | str, courier: str, tracking_number: str | None, by: By) -> None:
         name = ids.courier_name(courier)
@@ -478,7 +507,7 @@ class Logistics(Application):
             shipment = self.shipment(shipment_id)
             shipment.set_courier(name, number, by)
             return [shipment], None
-        self._run(command)
+        self.run_command(command)
 
     def mark_sent(self, shipment_id: UUID | str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
@@ -488,7 +517,7 @@ class Logistics(Application):
             for dewar in dewars:
                 dewar.mark_sent(by)
             return [shipment, *dewars], None
-        self._run(command)
+        self.run_command(command)
 
     def cancel_shipment(self, shipment_id: UUID | str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
@@ -498,14 +527,14 @@ class Logistics(Application):
             for dewar in dewars:
                 dewar.cancel(by)
             return [shipment, *dewars], None
-        self._run(command)
+        self.run_command(command)
 
     def record_labels_printed(self, shipment_id: UUID | str, stock: str, label_format: str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
             shipment = self.shipment(shipment_id)
             shipment.labels_printed_event(stock=stock, label_format=label_format, **by.fields)
             return [shipment], None
-        self._run(command)
+        self.run_command(command)
 
     # --- dewar commands (stores, users, beamline staff) ---------------------------------
     def _on_dewar(self, barcode: str, act: Callable[[Dewar], None]) -> dict[str, Any]:
@@ -520,7 +549,7 @@ class Logistics(Application):
             followed = self._shipment_follows(dewar) if dewar.workflow != workflow else []
             return ([dewar, *followed] if changed else []), {"dewar_id": dewar.id, "barcode": dewar.barcode,
                                                              "changed": changed, "event": event, "dewar": dewar}
-        return self._run(command)
+        return self.run_command(command)
 
     def _shipment_follows(self, dewar: Dewar) -> list[Shipment]:
         """The dewar's shipment, if its status moved with the dewar's workflow (saved with the dewar)."""
@@ -584,10 +613,10 @@ class Logistics(Application):
 
         def command() -> tuple[list[Any], dict[str, Any]]:
             dewar = Dewar(barcode=key, kind="dewar", facility_code=None, shipment_id=None, proposal=None, **by.fields)
-            claim = self._claim(key, "dewar", dewar.id, by)
+            claim = self.claim(key, "dewar", dewar.id, by)
             dewar.arrived_unexpectedly(location=location, note=ids.scanned(note or ""), **by.fields)
             return [dewar, claim], {"dewar_id": dewar.id, "barcode": key, "changed": True, "dewar": dewar}
-        return self._run(command)
+        return self.run_command(command)
 
     # --- beamline staff ----------------------------------------------------------------------
     def take_to_instrument(self, barcode: str, instrument: str, by: By) -> dict[str, Any]:
@@ -605,7 +634,7 @@ class Logistics(Application):
             container.take_to_instrument(name, by)
             changed = container.version != version
             return ([container] if changed else []), {"container_id": container.id, "changed": changed}
-        return self._run(command)
+        return self.run_command(command)
 
     def hand_back(self, barcode: str, location: str, by: By) -> dict[str, Any]:
         """Back to stores: a dewar to a storage location, a container back into its dewar."""
@@ -619,7 +648,7 @@ class Logistics(Application):
             container.hand_back(by)
             changed = container.version != version
             return ([container] if changed else []), {"container_id": container.id, "changed": changed}
-        return self._run(command)
+        return self.run_command(command)
 
     def load(self, container: str, instrument: str, position: str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
@@ -630,7 +659,7 @@ class Logistics(Application):
                 raise NotPermitted(f"container {box.barcode} is not in any dewar that reached the facility")
             loading.load(changer, box, package, position, by)
             return [changer, box, package], None
-        self._run(command)
+        self.run_command(command)
 
     def unload(self, container: str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
@@ -642,7 +671,7 @@ class Logistics(Application):
             assert package is not None
             loading.unload(changer, box, package, by)
             return [changer, box, package], None
-        self._run(command)
+        self.run_command(command)
 
     def dispose(self, container: str, reason: str, by: By) -> None:
         def command() -> tuple[list[Any], None]:
@@ -650,7 +679,7 @@ class Logistics(Application):
             version = box.version
             box.dispose(_text(reason, "reason", 500), by)
             return ([box] if box.version != version else []), None
-        self._run(command)
+        self.run_command(command)
 
     # --- history -------------------------------------------------------------------------
     def history(self, entity_id: UUID | str) -> list[dict[str, Any]]:

@@ -86,7 +86,7 @@ def import_rows(app: Any, dewar_barcode: str, rows: list[dict[str, Any]], by: By
             try:
                 box = _container(app, boxes, row, dewar, by, changed, may_take)
             except DomainError as e:
-                fail(_column_of(e.message, "container"), e.message)
+                fail(_column_of(e, "container"), e.message)
                 continue
             if not row.get("sample_kind") and not row.get("sample_name"):
                 continue
@@ -119,7 +119,7 @@ def import_rows(app: Any, dewar_barcode: str, rows: list[dict[str, Any]], by: By
                     raise InvalidValue("sample_name is required for a sample")
                 kind.validate({"name": name, **attributes} if "name" in properties else attributes)
             except DomainError as e:
-                fail(_attribute_column(e.message, row), e.message)
+                fail(_attribute_column(e, row), e.message)
                 continue
             try:
                 sample = Sample(name=name, kind=kind.code, attributes=attributes, safety={}, proposal=dewar.proposal,
@@ -133,7 +133,7 @@ def import_rows(app: Any, dewar_barcode: str, rows: list[dict[str, Any]], by: By
         if errors:
             raise ImportRefused(errors)
         return [*changed, *boxes.values()], added
-    return app._run(command)
+    return app.run_command(command)
 
 
 def _container(app: Any, boxes: dict[str, Container], row: dict[str, str], dewar: Any, by: By,
@@ -150,7 +150,7 @@ def _container(app: Any, boxes: dict[str, Container], row: dict[str, str], dewar
     ctype = app.catalogue.container_type(row["container_type"])
     if box is None:
         box = Container(barcode=code, container_type=ctype.code, proposal=dewar.proposal, **by.fields)
-        changed.append(app._claim(code, "container", box.id, by))
+        changed.append(app.claim(code, "container", box.id, by))
     if box.parent is None or box.dewar_id != str(dewar.id):
         parent = boxes.get(ids.container_barcode(row["parent_barcode"])) if row.get("parent_barcode") else None
         parent_type = app.catalogue.container_type(parent.container_type) if parent else None
@@ -159,7 +159,10 @@ def _container(app: Any, boxes: dict[str, Container], row: dict[str, str], dewar
     return box
 
 
-def _column_of(message: str, default: str) -> str:
+def _column_of(error: DomainError, default: str) -> str:
+    if error.field:  # the domain says which value it refused
+        return {"position": "container_position", "parent": "parent_barcode"}.get(error.field, error.field)
+    message = error.message
     for column in ("container_barcode", "container_type", "parent_barcode", "container_position"):
         if column.replace("_", " ") in message or column in message:
             return column
@@ -170,7 +173,11 @@ def _column_of(message: str, default: str) -> str:
     return f"{default}_type"
 
 
-def _attribute_column(message: str, row: dict[str, str]) -> str:
+def _attribute_column(error: DomainError, row: dict[str, str]) -> str:
+    column = {"name": "sample_name"}.get(error.field or "", error.field)
+    if column in row:  # the domain says which attribute it refused
+        return column
+    message = error.message
     for column in row:
         if f" {column}:" in message or f"attribute {column}" in message:
             return column
