@@ -191,5 +191,4 @@ class Views:
                 "position": row["position"], "disposed": row["disposed"]}
 
 
-def _where(kind: str, code: str | None = None) -> dict[str, Any]:
-    return {"kind": kind, "code": code, "text": facets.describe_where({"kind": kind, "code": code})}
+_where = facets.where

@@ -25,7 +25,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Composed, Identifier
 
 from logistics.domain.chain import (BACKFILL_PAGE, CHAIN_TABLE, GENESIS, HEAD_TABLE, ChainExists, ChainRow, Head,
-                                      HeadRecord, _Event, backfill_links, link_events, now_text, wanted_previous)
+                                      HeadRecord, ChainEvent, backfill_links, link_events, now_text, wanted_previous)
 from logistics.adapters.group_commit import GroupCommit, library_error
 
 
@@ -244,7 +244,7 @@ class ChainedPostgresRecorder(PostgresGroupCommitRecorder):
 
     def aggregate_link(self, originator_id: str, version: int) -> bytes | None:
         rows = self._read(self._sql_head_and_previous,
-                          self._previous_params([_Event(0, originator_id, version + 1, "", b"")]))
+                          self._previous_params([ChainEvent(0, originator_id, version + 1, "", b"")]))
         return next((bytes(r["hash"]) for r in rows if r["originator_id"] is not None), None)
 
     def chain_rows_of(self, originator_id: str) -> list[ChainRow]:
@@ -270,7 +270,7 @@ class ChainedPostgresRecorder(PostgresGroupCommitRecorder):
                 curs.execute(SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
                                  "WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
                              .format(self._schema, self._events), (after, BACKFILL_PAGE))
-                events = [_Event(r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
+                events = [ChainEvent(r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
                                  bytes(r["state"])) for r in curs.fetchall()]
                 if not events:
                     break

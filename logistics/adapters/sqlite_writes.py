@@ -28,7 +28,7 @@ from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from logistics.domain.chain import (BACKFILL_PAGE, CHAIN_TABLE, GENESIS, HEAD_TABLE, ChainExists, ChainRow, Head,
-                                      HeadRecord, _Event, backfill_links, link_events, now_text, wanted_previous)
+                                      HeadRecord, ChainEvent, backfill_links, link_events, now_text, wanted_previous)
 from logistics.adapters.group_commit import GroupCommit, library_error
 
 
@@ -281,7 +281,7 @@ class ChainedGroupCommitRecorder(GroupCommitRecorder):
             while True:
                 c.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} "
                           "WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, BACKFILL_PAGE))
-                events = [_Event(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+                events = [ChainEvent(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
                 if not events:
                     break
                 rows = list(backfill_links(events, head, aggregates))

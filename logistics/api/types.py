@@ -14,6 +14,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
+from logistics.domain import facets
 from logistics.service_layer.session import Session
 
 
@@ -162,17 +163,11 @@ class Sample:
     @strawberry.field
     async def attributes(self, info: strawberry.Info) -> JSON:
         ctx: Context = info.context
-        sample = await ctx.run(ctx.session.app.repository.get, strawberry_uuid(self.id))
-        return sample.attributes
+        return await ctx.run(ctx.session.sample_attributes, self.id)
 
     @strawberry.field
     async def history(self, info: strawberry.Info) -> list[Event]:
         return await _history(info, "sample", self.id)
-
-
-def strawberry_uuid(value: Any) -> Any:
-    from uuid import UUID
-    return UUID(str(value))
 
 
 @strawberry.type(description="A sample-changer position a container is loaded in.")
@@ -245,11 +240,10 @@ class Dewar:
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> "Dewar":
-        from logistics.views import _where
         return cls(id=row["id"], barcode=row["barcode"], facility_code=row["facility_code"], kind=row["kind"],
                    proposal=row["proposal"], workflow=row["workflow"], unexpected=bool(row["unexpected"]),
                    return_courier=row["return_courier"], return_tracking=row["return_tracking"],
-                   updated_at=row["updated_at"], where=Where.of(_where(row["where_kind"], row["where_code"])),
+                   updated_at=row["updated_at"], where=Where.of(facets.where(row["where_kind"], row["where_code"])),
                    shipment_id=row["shipment_id"])
 
     @strawberry.field

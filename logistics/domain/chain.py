@@ -52,7 +52,7 @@ class ChainExists(Exception):
 
 
 @dataclass(frozen=True)
-class _Event:
+class ChainEvent:
     """An event as a backfill reads it (the fields of the library's Notification it needs)."""
     id: int
     originator_id: Any

@@ -6,6 +6,8 @@ Each facet is changed only by its own events.
 
 from __future__ import annotations
 
+from typing import Any
+
 # where
 OFFSITE = "offsite"  # with the user group
 IN_TRANSIT_IN = "in-transit-to-facility"
@@ -21,6 +23,11 @@ def where(kind: str, code: str | None = None) -> dict[str, str | None]:
 
 def describe_where(w: dict[str, str | None]) -> str:
     return f"{w['kind']} {w['code']}" if w.get("code") else str(w["kind"])
+
+
+def where(kind: str, code: str | None = None) -> dict[str, Any]:
+    """Where a thing is, as the read model and the API tell it: kind, code and the two in words."""
+    return {"kind": kind, "code": code, "text": describe_where({"kind": kind, "code": code})}
 
 
 # workflow

@@ -367,6 +367,14 @@ class Session:
             raise NotFound(f"{name or entity_id} did not exist yet at {when.isoformat()}")
         return then
 
+    @allowed(EVERYONE)
+    def sample_attributes(self, sample_id: UUID | str) -> dict[str, Any]:
+        """A sample's attributes, from the sample itself (the read model keeps no copy)."""
+        sample = self.app.sample(sample_id)
+        if not self.principal.sees(sample.proposal):
+            raise NotFound(f"sample {sample_id!s} does not exist")
+        return sample.attributes
+
     @allowed(MEMBER, ADMIN)
     def lab_contacts(self, proposal: str) -> list[dict[str, str]]:
         """A proposal's lab contacts with their labels and names, for its members and admins. Stores,

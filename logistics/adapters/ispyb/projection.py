@@ -67,7 +67,7 @@ def naive(moment: datetime | None) -> datetime | None:
     return moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-def _T(name: str) -> Table:
+def ispyb_table(name: str) -> Table:
     from ispyb.sqlalchemy import Base  # the optional 'ispyb' extra
     return Base.metadata.tables[name]
 
@@ -295,7 +295,7 @@ class IspybProjection(AggregateCache, TrackingProjection):
 
     def proposal_id(self, ix: Connection, code: str) -> int:
         letters, number = split_proposal(code)
-        P = _T("Proposal")
+        P = ispyb_table("Proposal")
         found = self.lookup(ix, "proposal", code, lambda: select(P.c.proposalId).where(
             P.c.proposalCode == letters, P.c.proposalNumber == number))
         if found is None:
@@ -304,7 +304,7 @@ class IspybProjection(AggregateCache, TrackingProjection):
 
     def session_id(self, ix: Connection, proposal: str, visit: int) -> int:
         proposal_id = self.proposal_id(ix, proposal)
-        S = _T("BLSession")
+        S = ispyb_table("BLSession")
         found = self.lookup(ix, "visit", (proposal, visit), lambda: select(S.c.sessionId).where(
             S.c.proposalId == proposal_id, S.c.visit_number == visit).order_by(S.c.sessionId).limit(1))
         if found is None:
@@ -437,7 +437,7 @@ class _Writer:
 
     # --- Shipping ----------------------------------------------------------------------------
     def shippings(self, work: Work) -> None:
-        T = _T("Shipping")
+        T = ispyb_table("Shipping")
         self.preload("shipping", work.shipments)
         new, known = [], []
         for sid, s in work.shipments.items():
@@ -468,7 +468,7 @@ class _Writer:
 
     # --- Dewar ------------------------------------------------------------------------------
     def dewars(self, work: Work) -> None:
-        T, R, H = _T("Dewar"), _T("DewarRegistry"), _T("ShippingHasSession")
+        T, R, H = ispyb_table("Dewar"), ispyb_table("DewarRegistry"), ispyb_table("ShippingHasSession")
         self.preload("dewar", [*work.dewars, *work.dewar_ends])
         self.preload("shipping", {d["shipment"] for d in work.dewars.values()})
         new, known, sessions = [], [], set()
@@ -541,7 +541,7 @@ class _Writer:
                 r[column] = None
 
     def dewar_history(self, work: Work) -> None:
-        H = _T("DewarTransportHistory")
+        H = ispyb_table("DewarTransportHistory")
         rows = []
         for h in work.dewar_history:
             dewar_id = self.id("dewar", h["trip"])
@@ -558,7 +558,7 @@ class _Writer:
 
     # --- Container ---------------------------------------------------------------------------
     def containers(self, work: Work) -> None:
-        T, R = _T("Container"), _T("ContainerRegistry")
+        T, R = ispyb_table("Container"), ispyb_table("ContainerRegistry")
         self.preload("container", [*work.containers, *work.detached])
         self.preload("dewar", [trip(c["dewar"], c["shipment"]) for c in work.containers.values()])  # type: ignore[misc]
         # parents (canes) before their pucks
@@ -628,7 +628,7 @@ class _Writer:
         return out
 
     def container_history(self, work: Work) -> None:
-        H = _T("ContainerHistory")
+        H = ispyb_table("ContainerHistory")
         rows = []
         for h in work.container_history:
             container_id = self.id("container", h["trip"])
@@ -644,7 +644,7 @@ class _Writer:
 
     # --- BLSample, Crystal, Protein, DiffractionPlan ------------------------------------------
     def samples(self, work: Work) -> None:
-        S, C, P, D = _T("BLSample"), _T("Crystal"), _T("Protein"), _T("DiffractionPlan")
+        S, C, P, D = ispyb_table("BLSample"), ispyb_table("Crystal"), ispyb_table("Protein"), ispyb_table("DiffractionPlan")
         self.preload("sample", work.samples)
         self.preload("container_now", {s["container"] for s in work.samples.values() if s["container"]})
         rows = []
@@ -722,10 +722,10 @@ class _Writer:
     # --- statuses kept consistent --------------------------------------------------------------
     def consistent(self) -> None:
         """Containers follow their dewar unless loaded or disposed; a shipment follows its dewars."""
-        Sh, De = _T("Shipping"), _T("Dewar")
+        Sh, De = ispyb_table("Shipping"), ispyb_table("Dewar")
         if self.touched_containers:  # their shipments, so that a container written alone follows its dewar
-            found = self.ix.execute(select(De.c.shippingId).join(_T("Container"), _T("Container").c.dewarId == De.c.dewarId)
-                                    .where(_T("Container").c.containerId.in_(self.touched_containers)).distinct())
+            found = self.ix.execute(select(De.c.shippingId).join(ispyb_table("Container"), ispyb_table("Container").c.dewarId == De.c.dewarId)
+                                    .where(ispyb_table("Container").c.containerId.in_(self.touched_containers)).distinct())
             self.touched_shippings.update(found.scalars())
         shippings = [s for s in self.touched_shippings if s]
         if not shippings:

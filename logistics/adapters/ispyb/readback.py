@@ -15,7 +15,7 @@ from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, Tex
 from sqlalchemy import DateTime
 
 from logistics.adapters.ispyb.mapping import MARK
-from logistics.adapters.ispyb.projection import _T, own_history, placed
+from logistics.adapters.ispyb.projection import ispyb_table, own_history, placed
 from logistics.adapters.projection import tracking
 
 WATERMARK = "ispyb_read_back"  # its row in the tracking table: the last ContainerHistory id looked at
@@ -51,7 +51,7 @@ class ReadBack:
 
     def facts(self) -> tuple[list[BeamlineFact], int]:
         """The beamline's changes since last time, and the history watermark to move to once handled."""
-        C, H = _T("Container"), _T("ContainerHistory")
+        C, H = ispyb_table("Container"), ispyb_table("ContainerHistory")
         with self.writer.connect() as conn:
             mark = conn.execute(select(tracking.c.position).where(tracking.c.name == WATERMARK)).scalar_one()
             written = {r.container_id: (r.beamline or None, r.position or None) for r in conn.execute(select(placed))}

@@ -1,0 +1,84 @@
+"""The layers' rules (docs/architecture.md), checked over the source tree's syntax: a change that
+breaks one fails here, naming the file, the line and the rule.
+
+- labels/ is a library of its own: it never imports logistics.
+- The domain imports no adapter, web or database library, and nothing of the outer layers.
+- Only the service layer and the adapters (with bootstrap.py, which wires them, and views.py,
+  the read model's queries) reach the event store's repository or the read model's tables.
+- Outside the service layer, nobody imports another module's `_`-prefixed names.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB_AND_DATABASE = ("sqlalchemy", "starlette", "strawberry", "psycopg", "psycopg2", "pymysql", "MySQLdb", "uvicorn",
+                    "httpx", "alembic", "smtplib", "eventsourcing_sqlalchemy")
+OUTER_LAYERS = ("logistics.adapters", "logistics.api", "logistics.entrypoints", "logistics.service_layer",
+                "logistics.bootstrap", "logistics.views")
+MAY_REACH_STORES = ("logistics/service_layer/", "logistics/adapters/", "logistics/bootstrap.py", "logistics/views.py")
+
+
+def _sources(folder: str) -> Iterator[tuple[str, ast.Module]]:
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(), str(path))
+
+
+def _imports(tree: ast.Module) -> Iterator[tuple[int, str, list[str]]]:
+    """(line, module, names) of every import, at any depth (imports inside functions count too)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, []
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module, [a.name for a in node.names]
+
+
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_the_labels_library_knows_nothing_of_the_tracker() -> None:
+    broken = [f"{path}:{line} imports {module}" for path, tree in _sources("labels")
+              for line, module, _ in _imports(tree) if _within(module, ("logistics",))]
+    assert not broken, broken
+
+
+def test_the_domain_imports_no_adapter_web_or_database_library() -> None:
+    broken = [f"{path}:{line} imports {module}" for path, tree in _sources("logistics/domain")
+              for line, module, _ in _imports(tree) if _within(module, WEB_AND_DATABASE + OUTER_LAYERS)]
+    assert not broken, broken
+
+
+def test_only_the_service_layer_and_the_adapters_reach_the_event_store_and_the_read_model_tables() -> None:
+    broken = []
+    for path, tree in _sources("logistics"):
+        if path.startswith(MAY_REACH_STORES):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "repository":
+                broken.append(f"{path}:{node.lineno} reaches .repository (ask the Session instead)")
+        for line, module, _ in _imports(tree):
+            if _within(module, ("logistics.adapters.read_model",)):
+                broken.append(f"{path}:{line} imports the read model's tables ({module})")
+    assert not broken, broken
+
+
+def test_nobody_outside_the_service_layer_imports_another_modules_private_names() -> None:
+    broken = [f"{path}:{line} imports {name} from {module}" for path, tree in _sources("logistics")
+              if not path.startswith("logistics/service_layer/")
+              for line, module, names in _imports(tree) if _within(module, ("logistics",))
+              for name in names if name.startswith("_") and not name.startswith("__")]
+    assert not broken, broken
+
+
+def test_the_rules_see_a_reach_around(tmp_path: Path) -> None:
+    """The checks above find what they look for (so that passing means something)."""
+    tree = ast.parse("from logistics.views import _where\nfrom logistics.adapters.read_model import dewars\n"
+                     "def f(session):\n    import sqlalchemy\n    return session.app.repository.get(1)\n")
+    modules = [module for _, module, _ in _imports(tree)]
+    assert modules == ["logistics.views", "logistics.adapters.read_model", "sqlalchemy"]
+    assert [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "repository"] == [5]
