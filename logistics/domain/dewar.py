@@ -214,6 +214,18 @@ class Dewar(Tracked):
     def _damage_reported(self, description: str, actor: str, station: str | None) -> None:
         pass
 
+    def return_label_printed(self, by: By) -> None:
+        """Staff printed this dewar's return label: the lab's postal address, read by someone who is
+        not of the proposal, for the task that needs it (its booked way back). Recorded as such."""
+        if self.workflow != f.DISPATCH_BOOKED or not self.return_courier:
+            self._refuse("given a return label", f"it is {self.workflow}; book its dispatch first")
+        self._return_label_printed(courier=self.return_courier, tracking_number=self.return_tracking, **by.fields)
+
+    @event("ReturnLabelPrinted")
+    def _return_label_printed(self, courier: str, tracking_number: str | None, actor: str,
+                              station: str | None) -> None:
+        pass
+
     @event("ArrivedUnexpectedly")
     def arrived_unexpectedly(self, location: str, note: str, actor: str, station: str | None) -> None:
         self.unexpected, self.workflow, self.where = True, f.RECEIVED, f.where(f.STORAGE, location)

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MIB = 1024 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 UPLOAD_PATHS = ("/import",)
-# GraphiQL (strawberry's page at GET /graphql) runs an inline script and loads its code from a CDN:
+# GraphiQL (strawberry's page at GET /graphql, its files served from static/graphiql/) runs an inline script:
 # its policy only forbids framing and plugins.
 GRAPHIQL_POLICY = b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
 

@@ -529,11 +529,17 @@ class Logistics(Application):
             return [shipment, *dewars], None
         self.run_command(command)
 
-    def record_labels_printed(self, shipment_id: UUID | str, stock: str, label_format: str, by: By) -> None:
+    def record_labels_printed(self, shipment_id: UUID | str, stock: str, label_format: str, by: By,
+                              return_labels: Sequence[UUID | str] = ()) -> None:
+        """The shipment's labels were printed; `return_labels` are the dewars whose return label (the
+        lab's address) staff printed with them: each dewar records that, in the same save."""
         def command() -> tuple[list[Any], None]:
             shipment = self.shipment(shipment_id)
             shipment.labels_printed_event(stock=stock, label_format=label_format, **by.fields)
-            return [shipment], None
+            dewars = [self.repository.get(UUID(str(d))) for d in return_labels]
+            for dewar in dewars:
+                dewar.return_label_printed(by)
+            return [shipment, *dewars], None
         self.run_command(command)
 
     # --- dewar commands (stores, users, beamline staff) ---------------------------------

@@ -37,6 +37,9 @@ class ShipmentLabels:
     courier: str | None = None  # the outbound booking, once the sender entered it
     tracking_number: str | None = None
     printed: str = field(default_factory=lambda: date.today().isoformat())
+    # Dewars whose return label carries the lab's address to someone outside the proposal (staff
+    # printing it for a booked dispatch): printing records that on each of them.
+    return_labels_for: tuple[str, ...] = ()
 
 
 def find_shipment(session: Session, text: str) -> str:
@@ -79,11 +82,22 @@ def _contact(session: Session, proposal: str, contact_id: str | None) -> tuple[s
     return person.get("name", ""), [line for line in lines if line]
 
 
-def gather(session: Session, shipment_id: str) -> ShipmentLabels:
+def gather(session: Session, shipment_id: str, printing: bool = False) -> ShipmentLabels:
+    """What a shipment's labels say, for this principal. Its members and admins get the lab's
+    addresses; staff and stations get none on a download, and on labels they print only the return
+    address of a dewar whose way back is booked (the task that needs it), which is then recorded."""
     row = session.entity("shipment", shipment_id)
     shipment = session.app.shipment(shipment_id)
-    sender_name, sender_lines = _contact(session, shipment.proposal, shipment.sending_contact)
-    _, return_lines = _contact(session, shipment.proposal, shipment.return_contact)
+    own = session.reads_lab_addresses(row["proposal"])
+    if own:
+        sender_name, sender_lines = _contact(session, shipment.proposal, shipment.sending_contact)
+        _, return_lines = _contact(session, shipment.proposal, shipment.return_contact)
+        return_lines = return_lines or sender_lines
+    else:
+        sender_name, sender_lines = row["proposal"], []
+        _, return_lines = _contact(session, shipment.proposal, shipment.return_contact or shipment.sending_contact) \
+            if printing else ("", [])
+    returning: list[str] = []
     dewars = []
     instrument = None
     for dewar_row in session.views.dewars_of_shipments([row["id"]]):
@@ -96,8 +110,14 @@ def gather(session: Session, shipment_id: str) -> ShipmentLabels:
                                          key=lambda s: int(s[0] or 0))}
                       for b in boxes]
         code = None if dewar_row["facility_code"] else MailInBarcode.parse(dewar_row["barcode"])
+        return_courier = dewar_row["return_courier"]
+        if not own:  # staff: a return label only for a booked way back, and only when printing
+            return_courier = return_courier if printing and return_lines \
+                and dewar_row["workflow"] == "dispatch-booked" else None
+            if return_courier:
+                returning.append(str(dewar_row["id"]))
         dewars.append(PackedDewar(barcode=dewar_row["barcode"], facility_code=dewar_row["facility_code"],
-                                  containers=containers, return_courier=dewar_row["return_courier"],
+                                  containers=containers, return_courier=return_courier,
                                   return_tracking=dewar_row["return_tracking"],
                                   instrument=code.beamline if code else None,
                                   visit=f"{code.proposal}-{code.visit}" if code else None))
@@ -107,9 +127,9 @@ def gather(session: Session, shipment_id: str) -> ShipmentLabels:
         raise InvalidValue(f"shipment {row['name']!r} has no dewar yet: add one before printing labels")
     return ShipmentLabels(shipment_id=row["id"], proposal=row["proposal"], name=row["name"],
                           safety_level=row["safety_level"], sender_name=sender_name or row["proposal"],
-                          sender_lines=sender_lines, return_lines=return_lines or sender_lines,
+                          sender_lines=sender_lines, return_lines=return_lines,
                           instrument=instrument, dewars=dewars, courier=row["courier"],
-                          tracking_number=row["tracking_number"])
+                          tracking_number=row["tracking_number"], return_labels_for=tuple(returning))
 
 
 def render_labels(session: Session, printer: Any, shipment: str, stock: str = "a4-14",
@@ -120,7 +140,11 @@ def render_labels(session: Session, printer: Any, shipment: str, stock: str = "a
 
 
 def print_labels(session: Session, printer: Any, shipment: str, stock: str = "a4-14", label_format: str = "pdf") -> bytes:
-    """Render a shipment's labels and record the printing in its history (only if it rendered)."""
-    shipment_id, data = render_labels(session, printer, shipment, stock, label_format)
-    session.record_labels_printed(shipment_id, stock.strip().lower(), label_format.strip().lower())
+    """Render a shipment's labels and record the printing in its history (only if it rendered),
+    and on each dewar whose return label gave staff the lab's address."""
+    shipment_id = find_shipment(session, shipment)
+    content = gather(session, shipment_id, printing=True)
+    data = printer.render(content, stock, label_format)
+    session.record_labels_printed(shipment_id, stock.strip().lower(), label_format.strip().lower(),
+                                  content.return_labels_for)
     return data

@@ -47,6 +47,7 @@ SENTENCES: dict[str, Template] = {
     "Dewar.ContentsChecked": lambda d: ("Checked the contents of {this}: all there" if d.get("ok") else
                                         "Checked the contents of {this}: a problem") + (": {notes}" if d.get("notes") else ""),
     "Dewar.DamageReported": "Reported damage to {this}: {description}",
+    "Dewar.ReturnLabelPrinted": "Printed the return label of {this} (the lab's return address) for {courier}",
     "Dewar.ArrivedUnexpectedly": _if("note", "Received {this} unannounced at {location}: {note}",
                                      "Received {this} unannounced at {location}"),
     "Dewar.ContainerPacked": _if("position", "Packed {container} into {this} at position {position}",

@@ -164,9 +164,19 @@ class Session:
         self.app.cancel_shipment(shipment_id, self.principal.by)
 
     @allowed(MEMBER, STORES, BEAMLINE, ADMIN)  # staff print labels for a shipment too
-    def record_labels_printed(self, shipment_id: Any, stock: str, label_format: str) -> None:
+    def record_labels_printed(self, shipment_id: Any, stock: str, label_format: str,
+                              return_labels: tuple[str, ...] = ()) -> None:
+        """Labels printed; `return_labels`: the dewars whose return label (with the lab's address)
+        someone outside the proposal printed, each recorded on its dewar."""
         self._on_shipment("record_labels_printed", shipment_id)
-        self.app.record_labels_printed(shipment_id, stock, label_format, self.principal.by)
+        self.app.record_labels_printed(shipment_id, stock, label_format, self.principal.by, return_labels)
+
+    @allowed(EVERYONE)
+    def reads_lab_addresses(self, proposal: str) -> bool:
+        """Whether labels show this principal the proposal's postal addresses as a matter of course:
+        its members and admins. Staff and stations get one only on a return label they print for a
+        dewar whose way back is booked, and that printing is recorded on the dewar."""
+        return self.principal.may(rule_of(Session.lab_contacts), proposal)
 
     @allowed(MEMBER, STORES, ADMIN)  # stores may ask on a user's behalf
     def request_dispatch(self, barcode: str) -> dict[str, Any]:
