@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from logistics.adapters.ispyb.projection import _T  # noqa: E402
+from logistics.adapters.ispyb.projection import ispyb_table  # noqa: E402
 from logistics.adapters.ispyb.schema import TABLES, create_tables, ispyb_engine  # noqa: E402
 from logistics.bootstrap import bootstrap, register_reference_data  # noqa: E402
 from logistics.entrypoints.ispyb_cli import open_sync  # noqa: E402
@@ -68,7 +68,7 @@ def main() -> int:
             synced = time.perf_counter() - started
             assert done.waiting == 0, f"{done.waiting} records wait"
             with engine.connect() as conn:
-                dumped = {t: [dict(r._mapping) for r in conn.execute(_T(t).select())] for t in WRITTEN}
+                dumped = {t: [dict(r._mapping) for r in conn.execute(ispyb_table(t).select())] for t in WRITTEN}
             count = sum(len(rows) for rows in dumped.values())
             print(f"sync      {events} events, {count} ISPyB rows in {synced:.1f} s: {events / synced:,.0f} events/s, "
                   f"{count / synced:,.0f} rows/s", flush=True)
@@ -82,7 +82,7 @@ def main() -> int:
                 rows = dumped[table]
                 for start in range(0, len(rows), 5000):
                     with engine.begin() as conn:
-                        conn.execute(insert(_T(table)), rows[start:start + 5000])
+                        conn.execute(insert(ispyb_table(table)), rows[start:start + 5000])
             raw = time.perf_counter() - started
             print(f"raw       {count} rows inserted again in {raw:.1f} s: {count / raw:,.0f} rows/s")
             print(f"ratio     sync / raw inserts of the same rows: {synced / raw:.1f}x the time "

@@ -82,3 +82,12 @@ def test_the_rules_see_a_reach_around(tmp_path: Path) -> None:
     modules = [module for _, module, _ in _imports(tree)]
     assert modules == ["logistics.views", "logistics.adapters.read_model", "sqlalchemy"]
     assert [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "repository"] == [5]
+
+
+def test_every_benchmark_still_imports_what_it_names() -> None:
+    """A rename in the tree must not leave `./dev bench` broken (bench_ispyb once imported a private
+    name that a refactor renamed, and nothing ran it)."""
+    import importlib
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        if path.stem != "__main__":
+            importlib.import_module(f"bench.{path.stem}")
