@@ -169,3 +169,25 @@ def test_person_erase_at_the_terminal_asks_first_then_says_what_it_removed(logge
 
     unknown = logistics(tmp_path, "person", "erase", "nobody", "--yes", database=database_url)
     assert unknown.returncode == 2 and "error: there is no account 'nobody'" in unknown.stderr
+
+
+def test_an_admin_erasing_through_the_api_removes_as_much_as_the_terminal_does(logged):
+    """The erasePerson mutation is the same erasure: nothing of her in any table or log file."""
+    from starlette.testclient import TestClient
+
+    from logistics.entrypoints.web import create_app
+
+    system, log = logged
+    ada = _ada_everywhere(system, log)
+    system.accounts.add("dpo", ["admin"], password="a long passphrase for the dpo")
+    token = system.accounts.create_token("dpo")[1]
+    client = TestClient(create_app(system), base_url="http://tracker")
+
+    answer = client.post("/graphql", headers={"Authorization": f"Bearer {token}"},
+                         json={"query": "mutation($p: ID!) { erasePerson(personId: $p) { __typename ... on Done { ok } "
+                                        "... on Problem { message } } }", "variables": {"p": ada}})
+
+    assert answer.json()["data"]["erasePerson"] == {"__typename": "Done", "ok": True}
+    assert _everything_in_clear(system, log) == []
+    erased = [e for e in system.app.history(ada) if e["event"] == "Erased"]
+    assert erased and erased[-1]["actor"].startswith("account:")
