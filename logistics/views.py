@@ -11,8 +11,8 @@ from uuid import UUID
 
 from sqlalchemy import Engine, and_, bindparam, or_, select
 
-from logistics.adapters.read_model import (ROWS, arrivals, changer_positions, containers, dewars, locations, members, samples,
-                                           shipments)
+from logistics.adapters.read_model import (ROWS, arrivals, changer_positions, containers, dewars, loads, locations, members,
+                                           samples, shipments)
 from logistics.domain import facets
 
 TABLES = {"dewar": dewars, "container": containers, "sample": samples, "shipment": shipments}
@@ -149,10 +149,17 @@ class Views:
         return self._rows(query)
 
     def changer_map(self, instrument: str) -> list[dict[str, Any]]:
-        """Each position of an instrument's changer, with the container in it and whose it is."""
-        query = (select(changer_positions.c.position, changer_positions.c.accepts, containers.c.barcode,
-                        containers.c.container_type, containers.c.proposal)
-                 .select_from(changer_positions.outerjoin(containers, containers.c.id == changer_positions.c.container_id))
+        """Each position of an instrument's changer, with the container in it, whose it is, the dewar
+        it came in (its barcode names the visit) and when and by whom it was loaded: one query."""
+        query = (select(changer_positions.c.position, changer_positions.c.accepts,
+                        changer_positions.c.container_id.label("occupant"), containers.c.barcode,
+                        containers.c.container_type, containers.c.proposal, containers.c.dewar_id,
+                        dewars.c.barcode.label("dewar_barcode"), loads.c.loaded_at, loads.c.actor.label("loaded_actor"),
+                        loads.c.station.label("loaded_station"))
+                 .select_from(changer_positions
+                              .outerjoin(containers, containers.c.id == changer_positions.c.container_id)
+                              .outerjoin(dewars, dewars.c.id == containers.c.dewar_id)
+                              .outerjoin(loads, loads.c.id == containers.c.id))
                  .where(changer_positions.c.instrument == instrument))
         rows = self._rows(query)
         return sorted(rows, key=lambda r: (len(r["position"]), r["position"]))

@@ -73,6 +73,10 @@ samples = Table(
 arrivals = Table(  # a table of its own, so that a database made before it only gains a table
     "rm_arrivals", metadata, Column("id", S, primary_key=True), Column("arrived_at", UTCDateTime(), index=True),
 )
+loads = Table(  # a table of its own, like rm_arrivals: a database made before it only gains a table
+    "rm_loads", metadata, Column("id", S, primary_key=True), Column("loaded_at", UTCDateTime()),
+    Column("actor", S), Column("station", S),
+)
 changer_positions = Table(
     "rm_changer_positions", metadata,
     Column("instrument", S, primary_key=True), Column("position", S, primary_key=True),
@@ -84,7 +88,7 @@ members = Table(
     "rm_members", metadata, Column("proposal", S, primary_key=True), Column("person_id", S, primary_key=True),
     Column("role", S),
 )
-TABLES = [shipments, dewars, arrivals, containers, samples, changer_positions, locations, proposals, members]
+TABLES = [shipments, dewars, arrivals, containers, loads, samples, changer_positions, locations, proposals, members]
 
 
 def _shipment(a: Shipment) -> dict[Table, list[dict[str, Any]]]:
@@ -110,7 +114,9 @@ def _container(a: Container) -> dict[Table, list[dict[str, Any]]]:
                               shipment_id=a.shipment_id, dewar_id=a.dewar_id, parent_kind=parent.get("kind"),
                               parent_id=parent.get("id"), position=a.position,
                               loaded_instrument=loaded.get("instrument"), loaded_position=loaded.get("position"),
-                              at_instrument=a.at_instrument, disposed=a.disposed, updated_at=a.modified_on)]}
+                              at_instrument=a.at_instrument, disposed=a.disposed, updated_at=a.modified_on)],
+            loads: [dict(id=str(a.id), loaded_at=a.loaded_at, **(a.loaded_by or {"actor": None, "station": None}))]
+            if a.loaded and a.loaded_at else []}
 
 
 def _sample(a: Sample) -> dict[Table, list[dict[str, Any]]]:
@@ -140,7 +146,7 @@ ROWS: dict[type, Callable[[Any], dict[Table, list[dict[str, Any]]]]] = {
 UNPROJECTED = ("logistics.domain.registry:Claim.", "logistics.domain.registry:Counter.",
                "logistics.domain.people:Person.")
 # Which column of each table names the aggregate that owns its rows.
-OWNER = {shipments: "id", dewars: "id", arrivals: "id", containers: "id", samples: "id", changer_positions: "instrument",
+OWNER = {shipments: "id", dewars: "id", arrivals: "id", containers: "id", loads: "id", samples: "id", changer_positions: "instrument",
          locations: "code", proposals: "code", members: "proposal"}
 OWNER_VALUE = {changer_positions: "instrument", locations: "code", proposals: "code", members: "code"}
 

@@ -6,7 +6,7 @@ import strawberry
 
 from logistics.api.results import (ContainerResult, LookupResult, SampleChangerResult, attempt, container_node,
                                    entity_node)
-from logistics.api.types import ChangerPosition, Container, Context, SampleChanger
+from logistics.api.types import ChangerPosition, Context, SampleChanger
 
 
 @strawberry.type
@@ -16,15 +16,10 @@ class Query:
         ctx: Context = info.context
 
         def get() -> SampleChanger:
-            changer = ctx.session.app.changer(instrument)
-            loaded = {r["id"]: r for r in ctx.session.views.rows("container", list(changer.occupied.values()))}
-            positions = []
-            for p in changer.positions:
-                row = loaded.get(changer.occupied.get(p, ""))
-                visible = row is not None and ctx.session.principal.sees(row["proposal"])
-                positions.append(ChangerPosition(position=p, accepts=list(changer.accepts), occupied=p in changer.occupied,
-                                                 container=Container.of(row) if visible else None))
-            return SampleChanger(instrument=changer.instrument, positions=positions)
+            people = ctx.accounts.people if ctx.accounts is not None else None
+            found = ctx.session.changer_map(instrument, people)
+            return SampleChanger(instrument=found["instrument"],
+                                 positions=[ChangerPosition.of(p) for p in found["positions"]])
         return await attempt(info, lambda: None, lambda _: get())
 
 

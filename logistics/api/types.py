@@ -294,6 +294,19 @@ class ChangerPosition:
     accepts: list[str]
     occupied: bool
     container: Optional[Container] = strawberry.field(description="Null when empty, or not yours to see.")
+    samples: list[Sample] = strawberry.field(description="The puck's pins by position; empty when empty or not yours.")
+    visit: Optional[str] = strawberry.field(description="The visit its dewar was sent for (e.g. mx23694-1), from a "
+                                                        "mail-in dewar's barcode; null for a facility dewar.")
+    loaded_at: Optional[datetime] = strawberry.field(description="When the puck in it was loaded.")
+    loaded_by: Optional[str] = strawberry.field(description="Who loaded it, as you may see them: a person's name, a "
+                                                            "station's name or a role.")
+
+    @classmethod
+    def of(cls, p: dict[str, Any]) -> "ChangerPosition":
+        return cls(position=p["position"], accepts=p["accepts"], occupied=p["occupied"],
+                   container=Container.of(p["container"]) if p["container"] else None,
+                   samples=[Sample.of(s) for s in p["samples"]], visit=p["visit"], loaded_at=p["loaded_at"],
+                   loaded_by=p["loaded_by"])
 
 
 @strawberry.type

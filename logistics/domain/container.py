@@ -18,6 +18,20 @@ from logistics.domain.errors import NotPermitted
 
 
 class Container(Tracked):
+    class Event(Tracked.Event):
+        def mutate(self, aggregate: Any) -> Any:
+            """A load's time is the event's own timestamp, which the library sets only after the
+            method body: the sample-changer map says when each puck went in, and who put it there."""
+            aggregate = super().mutate(aggregate)
+            if type(self).__name__ == "Loaded":
+                aggregate.loaded_at = self.timestamp
+                aggregate.loaded_by = {"actor": self.actor, "station": self.station}  # type: ignore[attr-defined]
+            return aggregate
+
+    # Snapshots taken before loads were timed have neither: the map then reads the load from the history.
+    loaded_at: Any = None
+    loaded_by: dict[str, str | None] | None = None
+
     @event("Registered")
     def __init__(self, barcode: str, container_type: str, proposal: str, actor: str, station: str | None):
         self.barcode, self.container_type, self.proposal = barcode, container_type, proposal
@@ -100,6 +114,7 @@ class Container(Tracked):
     @event("Unloaded")
     def _unloaded(self, actor: str, station: str | None) -> None:
         self.loaded = None
+        self.loaded_at = self.loaded_by = None
 
     def take_to_instrument(self, instrument: str, by: By) -> None:
         self.require_usable()

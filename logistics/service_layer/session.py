@@ -420,6 +420,61 @@ class Session:
         return rows
 
     @allowed(EVERYONE)
+    def changer_map(self, instrument: str,
+                    accounts: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None) -> dict[str, Any]:
+        """An instrument's sample changer, position by position: the puck in it, its proposal, the
+        visit its dewar was sent for, its pins (samples by position) and when and by whom it was
+        loaded. A position holding another proposal's puck is only `occupied` for a member: no
+        barcode, pins, visit or time (staff see every position whole)."""
+        changer = self.app.changer(instrument)
+        rows = self.views.changer_map(changer.instrument)
+        mine = [r["occupant"] for r in rows if r["occupant"] and self.principal.sees(r["proposal"])]
+        containers = {r["id"]: r for r in self.views.rows("container", mine)} if mine else {}
+        pins: dict[str, list[dict[str, Any]]] = {}
+        for sample in (self.views.samples_in(mine) if mine else []):
+            if not sample["removed"]:
+                pins.setdefault(sample["container_id"], []).append(sample)
+        for held in pins.values():
+            held.sort(key=lambda s: (len(s["position"] or ""), s["position"] or ""))
+        loads = {r["occupant"]: self._load_of(r) for r in rows if r["occupant"] in containers}
+        actors = sorted({a.removeprefix("account:") for _, a, _ in loads.values() if a and a.startswith("account:")})
+        known = accounts(actors) if actors and accounts is not None else {}
+        positions = []
+        for r in rows:
+            container = containers.get(r["occupant"])
+            when, actor, station = loads.get(r["occupant"], (None, None, None))
+            positions.append({
+                "position": r["position"], "accepts": [a for a in (r["accepts"] or "").split(",") if a],
+                "occupied": bool(r["occupant"]), "container": container,
+                "samples": pins.get(r["occupant"], []) if container else [],
+                "visit": _visit_of(r["dewar_barcode"]) if container else None,
+                "loaded_at": when, "loaded_by": self._who(actor, known) if actor and accounts is not None else None,
+                "loaded_station": station})
+        return {"instrument": changer.instrument, "positions": positions}
+
+    def _load_of(self, row: dict[str, Any]) -> tuple[Any, str | None, str | None]:
+        """(time, actor, station) of the load that put this position's puck in: from the read model,
+        or, for a puck loaded before loads were timed there, from the puck's own last Loaded event."""
+        if row["loaded_at"] is not None:
+            return row["loaded_at"], row["loaded_actor"], row["loaded_station"]
+        loaded = [e for e in self.app.history(row["occupant"]) if e["event"] == "Loaded"]
+        return (loaded[-1]["time"], loaded[-1]["actor"], loaded[-1]["station"]) if loaded else (None, None, None)
+
+    @allowed(EVERYONE)
     def visible_proposals(self) -> frozenset[str] | None:
         """None for staff (everything), else the member's proposals."""
         return None if self.principal.is_staff else self.principal.proposals
+
+
+def _visit_of(dewar_barcode: str | None) -> str | None:
+    """The visit a mail-in dewar was sent for, as the facility writes it (mx23694-1): its barcode
+    names it. A facility dewar's code names none."""
+    from logistics.domain.errors import DomainError
+    from logistics.domain.identifiers import MailInBarcode
+    if not dewar_barcode:
+        return None
+    try:
+        code = MailInBarcode.parse(dewar_barcode)
+    except DomainError:
+        return None
+    return f"{code.proposal}-{code.visit}"

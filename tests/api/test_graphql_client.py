@@ -465,9 +465,12 @@ def _(api: Api) -> None:
     assert changer["instrument"] == "i03" and len(changer["positions"]) == 37
     five = next(p for p in changer["positions"] if p["position"] == "5")
     assert five["occupied"] and five["container"]["barcode"] == "CPS-1001" and five["accepts"] == ["unipuck"]
+    assert five["visit"] == "mx23694-1" and five["samples"][0]["name"] == "acrb_01" and five["loadedAt"]
+    assert five["loadedBy"] == "demo-beamline"
     theirs = next(p for p in api.ok("dorothy", "SampleChangerMap", "SampleChanger", instrument="i03")["positions"]
                   if p["position"] == "5")
-    assert theirs["occupied"] and theirs["container"] is None  # not dorothy's to see
+    assert theirs == {**theirs, "occupied": True, "container": None, "samples": [], "visit": None, "loadedAt": None,
+                      "loadedBy": None}  # not dorothy's to see
     api.refused("beamline", "SampleChangerMap", instrument="i99")
 
 
