@@ -109,10 +109,13 @@ class Container(Tracked):
     def unload(self, by: By) -> None:
         if not self.loaded:
             self._refuse("unloaded", "it is not in a sample changer")
-        self._unloaded(**by.fields)
+        # Where it came out of, in the event itself: the live feed of that instrument's page tells
+        # its map to follow (the puck's own state no longer says it once unloaded).
+        self._unloaded(instrument=self.loaded["instrument"], position=self.loaded["position"], **by.fields)
 
     @event("Unloaded")
-    def _unloaded(self, actor: str, station: str | None) -> None:
+    def _unloaded(self, actor: str, station: str | None, instrument: str | None = None,
+                  position: str | None = None) -> None:  # None: unloaded before the event said where from
         self.loaded = None
         self.loaded_at = self.loaded_by = None
 
