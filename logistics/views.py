@@ -198,4 +198,4 @@ class Views:
                 "position": row["position"], "disposed": row["disposed"]}
 
 
-_where = facets.where
+_where = facets.where_told

@@ -23,7 +23,7 @@ def test_a_shipment_cannot_be_marked_sent_while_its_dewar_is_in_use_on_an_instru
     shipment, barcode = packed_dewar(system)
     app.scan_dewar(barcode, "loc-goods-in", STORES)
     app.take_to_instrument(barcode, "i03", BEAMLINE)
-    with pytest.raises(NotPermitted, match="in-use"):
+    with pytest.raises(NotPermitted, match="now in use"):
         app.mark_sent(shipment, USER)
 
 
@@ -163,3 +163,14 @@ def test_a_facility_dewar_is_reused_trip_after_trip(system):
     app.add_container("CPS-0100", "unipuck", "DLS-MX-0007", USER)  # the same puck, next trip
     dewar = app.dewar("DLS-MX-0007")
     assert (dewar.workflow, str(dewar.shipment_id)) == ("registered", str(second))
+
+
+def test_a_dewars_where_is_recorded_as_kind_and_code_only_not_in_words(system):
+    """The words ('storage loc-goods-in') are for readers; events keep the facet itself, so a change
+    of wording never changes what history holds (a name clash once put the words into the facet)."""
+    from tests.helpers import at_facility
+    _shipment, barcode = at_facility(system)
+    dewar = system.app.repository.get(system.app.resolve(barcode)[1])
+    assert dewar.where == {"kind": "storage", "code": "loc-goods-in"}
+    assert system.views.where(barcode)["where"] == {"kind": "storage", "code": "loc-goods-in",
+                                                     "text": "storage loc-goods-in"}

@@ -243,7 +243,7 @@ class Dewar:
         return cls(id=row["id"], barcode=row["barcode"], facility_code=row["facility_code"], kind=row["kind"],
                    proposal=row["proposal"], workflow=row["workflow"], unexpected=bool(row["unexpected"]),
                    return_courier=row["return_courier"], return_tracking=row["return_tracking"],
-                   updated_at=row["updated_at"], where=Where.of(facets.where(row["where_kind"], row["where_code"])),
+                   updated_at=row["updated_at"], where=Where.of(facets.where_told(row["where_kind"], row["where_code"])),
                    shipment_id=row["shipment_id"])
 
     @strawberry.field

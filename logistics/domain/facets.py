@@ -25,8 +25,9 @@ def describe_where(w: dict[str, str | None]) -> str:
     return f"{w['kind']} {w['code']}" if w.get("code") else str(w["kind"])
 
 
-def where(kind: str, code: str | None = None) -> dict[str, Any]:
-    """Where a thing is, as the read model and the API tell it: kind, code and the two in words."""
+def where_told(kind: str, code: str | None = None) -> dict[str, Any]:
+    """Where a thing is, as the read model and the API tell it: kind, code and the two in words.
+    (Not `where`: that is the facet the aggregates keep and their events carry, without words.)"""
     return {"kind": kind, "code": code, "text": describe_where({"kind": kind, "code": code})}
 
 
