@@ -24,8 +24,8 @@ def _nested(levels: int) -> dict:
     ({"protein_acronym": "lyso", "extra": _nested(12)}, None,
      "sample attributes nest more than 8 levels deep: expected plain names and values"),
     ({"protein_acronym": "lyso"}, {"colour": "blue"},
-     "sample safety (safety): Additional properties are not allowed ('colour' was unexpected)"),
-    ({"protein_acronym": "lyso"}, {"biosafety_level": 7}, "sample safety biosafety_level: 7 is greater than the maximum of 4"),
+     "sample safety colour: colour is not a field here: expected one of hazards, biosafety_level, radioactive, notes"),
+    ({"protein_acronym": "lyso"}, {"biosafety_level": 7}, "sample safety biosafety_level: 7 is out of range: expected at least 1 and at most 4"),
 ])
 def test_free_form_sample_values_out_of_bounds_are_refused_and_nothing_is_recorded(system, attributes, safety,
                                                                                    message) -> None:

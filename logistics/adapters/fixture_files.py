@@ -39,7 +39,8 @@ def load_catalogue(folder: Path = FIXTURES) -> Catalogue:
     for path in sorted((folder / "sample-kinds").glob("*.json")):
         k = _read(path)
         kinds[k["code"]] = SampleKind(code=k["code"], name=k["name"], technique=k.get("technique", ""),
-                                      goes_into=tuple(k["goes_into"]), schema=k["schema"])
+                                      goes_into=tuple(k["goes_into"]), schema=k["schema"],
+                                      examples=tuple(k.get("examples", ())))
     instruments = {
         i["name"]: Instrument(name=i["name"], title=i.get("title", i["name"]), technique=i.get("technique", ""),
                               changer=_changer(i.get("changer")))

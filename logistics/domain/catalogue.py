@@ -35,7 +35,8 @@ class ContainerType:
         position = str(position).strip()
         if position not in self.positions:
             raise InvalidValue(
-                f"position {position!r} does not exist in a {self.name}: expected 1 to {self.capacity}", field="position")
+                f"position {position!r} does not exist in a {self.name}: expected 1 to {self.capacity}",
+                field="position")
         return position
 
 
@@ -46,10 +47,24 @@ class SampleKind:
     technique: str
     goes_into: tuple[str, ...]
     schema: dict[str, Any] = field(hash=False, compare=False)
+    examples: tuple[dict[str, Any], ...] = field(default=(), hash=False, compare=False)  # valid attributes, as documented
 
     def validate(self, attributes: dict[str, Any]) -> dict[str, Any]:
-        """The attributes when they follow the kind's JSON Schema; else the schema's own message."""
+        """The attributes when they follow the kind's JSON Schema; else the first problem, in words."""
         return follow_schema(self.schema, attributes, f"{self.name} attribute", "(attributes)")
+
+    def problems(self, attributes: dict[str, Any]) -> list["SchemaProblem"]:
+        """Every way the attributes break the kind's schema (a spreadsheet row reports them all)."""
+        return schema_problems(self.schema, attributes)
+
+    def attribute(self, path: str) -> dict[str, Any]:
+        """The schema of an attribute by its path ("space_group", "unit_cell.a"); {} when there is none."""
+        spec: dict[str, Any] = self.schema
+        for part in path.split("."):
+            spec = spec.get("properties", {}).get(part) if isinstance(spec, dict) else None
+            if not isinstance(spec, dict):
+                return {}
+        return spec
 
 
 # Bounds on a free-form JSON value (a sample's attributes or safety), checked before its schema:
@@ -73,17 +88,102 @@ def bounded(value: Any, what: str) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One way a value breaks a JSON Schema: where (a dotted path, "" for the whole value), a
+    sentence in a person's words, and for a list of allowed values the list (a page shows it)."""
+
+    field: str
+    message: str
+    allowed: tuple[Any, ...] = ()
+
+
+SHORT_LIST = 6  # up to this many allowed values are named in the sentence; more are a link away
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def a_or_an(noun: str) -> str:
+    """"a" or "an" as it is said: an MX crystal (an acronym said letter by letter), a unipuck."""
+    acronym = noun[:2].isupper()
+    return ("an " if noun[:1].lower() in ("aefhilmnorsx" if acronym else "aeio") else "a ") + noun
+
+
+_a = a_or_an
+
+
+def _title(spec: dict[str, Any], name: str) -> str:
+    """A field's name in words: its title without a unit, in lower case ("Space group" -> "space group")."""
+    title = str(spec.get("title") or name.replace("_", " ")).split(" (")[0]
+    return title if title[:2].isupper() else title[:1].lower() + title[1:]
+
+
+def expected_one_of(spec: dict[str, Any], name: str) -> str:
+    """What an enumerated field accepts, in words: a short list named; a long one by an example,
+    its size and a pointer to the list ("expected a space group such as P212121 (65 allowed; see the list)")."""
+    allowed = [str(v) for v in spec.get("enum", ())]
+    if len(allowed) <= SHORT_LIST:
+        return "expected " + (", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0])
+    example = str((spec.get("examples") or allowed)[0])
+    return f"expected {_a(_title(spec, name))} such as {example} ({len(allowed)} allowed; see the list)"
+
+
+def _problem(error: jsonschema.ValidationError) -> list[SchemaProblem]:
+    path = [str(p) for p in error.absolute_path]
+    where = ".".join(path)
+    spec = error.schema if isinstance(error.schema, dict) else {}
+    name = path[-1] if path else ""
+    value, rule = error.instance, error.validator_value
+    if error.validator == "required":
+        properties = spec.get("properties", {})
+        return [SchemaProblem(".".join([*path, missing]), f"{_title(properties.get(missing, {}), missing).capitalize()} is required")
+                for missing in rule if isinstance(value, dict) and missing not in value]
+    if error.validator == "additionalProperties":
+        extra = sorted(set(value) - set(spec.get("properties", {}))) if isinstance(value, dict) else []
+        known = ", ".join(p for p in spec.get("properties", {}) if p != "name")
+        return [SchemaProblem(".".join([*path, k]), f"{k} is not a field here: expected one of {known}") for k in extra]
+    if error.validator == "enum":
+        message = f"{_shown(value)} is not {_a(_title(spec, name))} we know: {expected_one_of(spec, name)}"
+        return [SchemaProblem(where, message, tuple(rule))]
+    if error.validator == "type":
+        wanted = {"number": "a number", "integer": "a whole number", "string": "text", "boolean": "yes or no",
+                  "object": "a set of named values", "array": "a list"}.get(str(rule), str(rule))
+        return [SchemaProblem(where, f"{_shown(value)} is not {wanted}: expected {wanted}")]
+    if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        title = str(spec.get("title", ""))
+        unit = " " + title.split(" (", 1)[1].rstrip(")") if " (" in title else ""
+        limits = [f"{said} {_number(spec[key])}" for key, said in (("minimum", "at least"), ("exclusiveMinimum", "more than"),
+                                                                  ("maximum", "at most"), ("exclusiveMaximum", "less than"))
+                  if key in spec]
+        return [SchemaProblem(where, f"{_number(value)} is out of range: expected {' and '.join(limits)}{unit}")]
+    if error.validator in ("maxLength", "minLength"):
+        size = "at most" if error.validator == "maxLength" else "at least"
+        return [SchemaProblem(where, f"{_shown(value)[:60]} is {'too long' if size == 'at most' else 'too short'}: "
+                                     f"expected {size} {rule} characters")]
+    said = spec.get("description")
+    if error.validator in ("pattern", "format") and said:  # a rule in words, not a regular expression
+        return [SchemaProblem(where, f"{_shown(value)} is not valid: {said}")]
+    return [SchemaProblem(where, error.message)]
+
+
+def schema_problems(schema: dict[str, Any], value: Any) -> list[SchemaProblem]:
+    """Every problem of the value against the JSON Schema, in path order, as sentences."""
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    return [p for e in errors for p in _problem(e)]
+
+
 def follow_schema(schema: dict[str, Any], value: Any, what: str, whole: str) -> Any:
-    """The value when it follows the JSON Schema; else the schema's own message, saying where."""
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
-    if errors:
-        error = errors[0]
-        where = "/".join(str(p) for p in error.absolute_path) or whole
-        field = str(error.absolute_path[0]) if error.absolute_path else None  # the attribute, for a column
-        said = error.schema.get("description") if isinstance(error.schema, dict) else None
-        if error.validator in ("pattern", "format") and said:  # a rule in words, not a regular expression
-            raise InvalidValue(f"{what} {where}: {error.instance!r} is not valid: {said}", field=field)
-        raise InvalidValue(f"{what} {where}: {error.message}", field=field)
+    """The value when it follows the JSON Schema; else its first problem, saying where (`field`)."""
+    problems = schema_problems(schema, value)
+    if problems:
+        first = problems[0]
+        raise InvalidValue(f"{what} {first.field.replace('.', '/') or whole}: {first.message}", field=first.field or None)
     return value
 
 

@@ -46,7 +46,7 @@ class Container(Tracked):
         self.disposed = False
 
     def _refuse(self, doing: str, why: str) -> None:
-        raise NotPermitted(f"container {self.barcode} cannot be {doing}: {why}")
+        raise NotPermitted(f"container {self.barcode} cannot be {doing}: {why}", field="container_barcode")
 
     def occupant(self, position: str) -> str | None:
         return self.children.get(position) or self.samples.get(position)

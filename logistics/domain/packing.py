@@ -18,16 +18,18 @@ def _place(container: Container, ctype: ContainerType, dewar: Dewar, parent: Con
     container.require_usable()
     if parent is None:
         if dewar.kind not in ctype.goes_into:
-            raise NotPermitted(f"a {ctype.name} does not go into a {dewar.kind}: it goes into {', '.join(ctype.goes_into)}")
+            raise NotPermitted(f"a {ctype.name} does not go into a {dewar.kind}: it goes into {', '.join(ctype.goes_into)}",
+                               field="container_type")
         return dewar_ref(dewar.id), None
     assert parent_type is not None
     parent.require_usable()
     if parent.id == container.id:
-        raise NotPermitted(f"container {container.barcode} cannot go into itself")
+        raise NotPermitted(f"container {container.barcode} cannot go into itself", field="parent")
     if parent.dewar_id != str(dewar.id):
-        raise NotPermitted(f"container {parent.barcode} is not in dewar {dewar.barcode}")
+        raise NotPermitted(f"container {parent.barcode} is not in dewar {dewar.barcode}", field="parent")
     if not parent_type.holds_containers or parent_type.code not in ctype.goes_into:
-        raise NotPermitted(f"a {ctype.name} does not go into a {parent_type.name}: it goes into {', '.join(ctype.goes_into)}")
+        raise NotPermitted(f"a {ctype.name} does not go into a {parent_type.name}: it goes into {', '.join(ctype.goes_into)}",
+                           field="container_type")
     position = parent_type.check_position(position or "")
     parent.require_free_position(position)
     parent.child_placed(position=position, container_id=str(container.id), **by.fields)
@@ -41,7 +43,8 @@ def pack_container(container: Container, ctype: ContainerType, dewar: Dewar,
     dewar.require_packable()
     container.require_usable()
     if container.parent is not None:
-        raise NotPermitted(f"container {container.barcode} is already packed; remove it from where it is first")
+        raise NotPermitted(f"container {container.barcode} is already packed; remove it from where it is first",
+                           field="container_barcode")
     ref, position = _place(container, ctype, dewar, parent, parent_type, position, by)
     container.packed(parent=ref, dewar_id=str(dewar.id), shipment_id=str(dewar.shipment_id),
                      proposal=dewar.proposal or container.proposal, position=position, **by.fields)
@@ -92,7 +95,8 @@ def place_sample(sample: Sample, kind: SampleKind, container: Container, ctype: 
                  dewar: Dewar | None, position: str, by: By) -> None:
     require_container_editable(container, dewar)
     if not ctype.holds_samples or ctype.code not in kind.goes_into:
-        raise NotPermitted(f"a {kind.name} does not go into a {ctype.name}: it goes into {', '.join(kind.goes_into)}")
+        raise NotPermitted(f"a {kind.name} does not go into a {ctype.name}: it goes into {', '.join(kind.goes_into)}",
+                           field="sample_kind")
     position = ctype.check_position(position)
     container.require_free_position(position)
     container.sample_placed(position=position, sample_id=str(sample.id), **by.fields)

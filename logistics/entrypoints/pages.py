@@ -26,7 +26,7 @@ from logistics.domain.errors import DomainError
 from logistics.domain.identifiers import tracking_url
 from logistics.domain.shipment import STATUSES as SHIPMENT_STATUSES
 from logistics.service_layer.access import Principal
-from logistics.service_layer.importing import ImportRefused, template_columns
+from logistics.service_layer.importing import ImportRefused, column_of, template_columns, template_rows
 from logistics.service_layer.session import Session
 
 HERE = Path(__file__).resolve().parent
@@ -116,7 +116,9 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
             return _not_found(request, me, found["message"])
         history = (await op(request, me, "ShipmentHistory", id=shipment_id))["shipment"]["history"]
         catalogue = await op(request, me, "Catalogue")
-        return {"shipment": found, "history": history, "catalogue": catalogue, "title": f"Shipment {found['name']}"}
+        imported = request.query_params.get("imported")
+        return {"shipment": found, "history": history, "catalogue": catalogue, "title": f"Shipment {found['name']}",
+                "imported": int(imported) if imported and imported.isdigit() else None}
 
     @page("stores.html", roles=frozenset({"stores", "admin"}), needs=("ScanDewar", "RecordUnexpectedArrival", "TopUp", "BookDispatch", "ScanOut",
                                 "StoresFeed", "Lookup"))
@@ -206,45 +208,73 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         target = "/stores" if me.roles & {"stores", "admin"} else "/beamline" if "beamline" in me.roles else "/shipments"
         return RedirectResponse(target, status_code=303)
 
+    def problem(request: Request, me: Principal | None, title: str, message: str, status: int,
+                **more: Any) -> Response:
+        """An error as a page in the site's layout, or as JSON for a client that asks for JSON."""
+        if wants_json(request):
+            return JSONResponse({"error": message, **more.get("json", {})}, status_code=status)
+        return templates.TemplateResponse(request, more.get("template", "problem.html"), {
+            "me": me or ANONYMOUS, "ops": {}, "title": title, "message": message, **more.get("context", {})},
+            status_code=status)
+
     async def import_contents(request: Request) -> Response:
+        """POST /import (a form: dewar, file, shipment): one atomic import. A browser is sent back to
+        the shipment's page, or shown a page listing every bad cell; a script asking for JSON gets JSON."""
         try:
             me = await run_in_threadpool(principal_of, request)
         except SignIn:
-            return JSONResponse({"error": "sign in first"}, status_code=401)
+            if wants_json(request):
+                return JSONResponse({"error": "sign in first"}, status_code=401)
+            return RedirectResponse("/login", status_code=303)
         form = await request.form()
         upload, dewar = form.get("file"), str(form.get("dewar", ""))
+        back = str(form.get("shipment", ""))
+        back_link = [(f"/shipments/{quote(back, safe='')}", "Back to the shipment")] if back else []
+        title = "Nothing was imported"
         if upload is None or not hasattr(upload, "read"):
-            return JSONResponse({"error": "choose a CSV or XLSX file to import"}, status_code=400)
+            return problem(request, me, title, "Choose a CSV or XLSX file to import.", 400,
+                           context={"links": back_link})
         content, filename = await upload.read(), upload.filename or ""
         try:
             rows = read_spreadsheet(filename, content)
         except ValueError as e:
-            return JSONResponse({"error": str(e)}, status_code=400)
+            return problem(request, me, title, str(e), 400, context={"links": back_link})
         session = Session(system.app, system.views, me)
         try:
             added = await run_in_threadpool(session.import_contents, dewar, rows)
         except ImportRefused as e:
-            return JSONResponse({"error": e.message, "cells": [vars(c) for c in e.errors]}, status_code=422)
+            cells = [vars(c) for c in e.errors]
+            rows_wrong = len({c.row for c in e.errors})
+            summary = (f"{filename}: {len(e.errors)} problem{'s' if len(e.errors) != 1 else ''} in "
+                       f"{rows_wrong} row{'s' if rows_wrong != 1 else ''}. Nothing was imported: correct these cells "
+                       "in your file and import it again.")
+            return problem(request, me, title, summary, 422, template="import_errors.html",
+                           json={"cells": cells}, context={"cells": [_cell_parts(c) for c in e.errors],
+                                                           "links": back_link, "filename": filename})
         except DomainError as e:
-            return JSONResponse({"error": e.message}, status_code=400)
-        return JSONResponse({"ok": True, "samples": added})
+            return problem(request, me, title, e.message, 400, context={"links": back_link})
+        if wants_json(request):
+            return JSONResponse({"ok": True, "samples": added})
+        _, _, row = await run_in_threadpool(session.resolve, dewar)
+        return RedirectResponse(f"/shipments/{quote(str(row['shipment_id']), safe='')}?imported={added}",
+                                status_code=303)
 
     async def import_template(request: Request) -> Response:
         try:
             kind = system.app.catalogue.sample_kind(request.query_params.get("kind", "mx-crystal"))
         except DomainError as e:
-            return JSONResponse({"error": e.message}, status_code=400)
+            me = await run_in_threadpool(authenticate, system, request)
+            return problem(request, me, "No such template", e.message, 400)
         columns = template_columns(kind)
-        example = {"container_barcode": "CPS-0001", "container_type": kind.goes_into[0], "sample_position": "1",
-                   "sample_name": "sample_1", "sample_kind": kind.code, **{k: v for k, v in
-                   (kind.schema.get("examples") or [{}])[0].items() if k in columns}}
+        examples = template_rows(kind)
         if request.path_params["format"] == "xlsx":
             from openpyxl import Workbook
             book = Workbook()
             sheet = book.active
             sheet.title = kind.code
             sheet.append(columns)
-            sheet.append([example.get(c, "") for c in columns])
+            for example in examples:
+                sheet.append([example.get(c, "") for c in columns])
             out = io.BytesIO()
             book.save(out)
             return Response(out.getvalue(), headers={"content-disposition": f'attachment; filename="{kind.code}.xlsx"'},
@@ -252,9 +282,31 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
-        writer.writerow({c: example.get(c, "") for c in columns})
+        for example in examples:
+            writer.writerow({c: example.get(c, "") for c in columns})
         return Response(out.getvalue(), media_type="text/csv",
                         headers={"content-disposition": f'attachment; filename="{kind.code}.csv"'})
+
+    @page("sample_kind.html", needs=())
+    async def sample_kind_page(request: Request, me: Principal) -> Any:
+        """A sample kind's fields: each one's column, what it accepts and, for a list, every allowed value."""
+        code = request.path_params["kind"]
+        kinds = (await op(request, me, "Catalogue"))["sampleKinds"]
+        kind = next((k for k in kinds if k["code"] == code), None)
+        if kind is None:
+            return _not_found(request, me, f"sample kind {code!r} is not in the catalogue: expected one of "
+                                           f"{', '.join(sorted(k['code'] for k in kinds))}")
+        schema = kind["schema"]
+        required = set(schema.get("required", []))
+        fields = []
+        for name, spec in schema.get("properties", {}).items():
+            parts = [(f"{name}.{p}", s) for p, s in spec.get("properties", {}).items()] \
+                if spec.get("type") == "object" else [(name, spec)]
+            for path, part in parts:
+                fields.append({"path": path, "column": column_of(path), "title": part.get("title", path),
+                               "description": part.get("description", ""), "type": part.get("type", "string"),
+                               "required": name in required, "allowed": part.get("enum", [])})
+        return {"kind": kind, "fields": fields, "title": f"{kind['name']}: fields and allowed values"}
 
     return [
         Route("/", home),
@@ -262,6 +314,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         Route("/shipments/{id}", shipment),
         Route("/import", import_contents, methods=["POST"]),
         Route("/import-template.{format:str}", import_template),
+        Route("/sample-kinds/{kind}", sample_kind_page),
         Route("/stores", stores),
         Route("/beamline", instruments),
         Route("/beamline/{instrument}", beamline),
@@ -270,6 +323,28 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         Route("/samples/{id}", sample_page),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
+
+
+def wants_json(request: Request) -> bool:
+    """A script (fetch with Accept: application/json) rather than a person's browser."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+class _Anonymous:
+    """Who the layout shows on an error page for someone not signed in."""
+    name, roles, is_staff = "", frozenset(), False
+
+
+ANONYMOUS = _Anonymous()
+
+
+def _cell_parts(cell: Any) -> dict[str, Any]:
+    """A bad cell for the page: its message split around "see the list", which links to the kind's list."""
+    before, said, after = cell.message.partition("see the list")
+    kind, _, field = cell.allowed_in.partition("/")
+    href = f"/sample-kinds/{quote(kind, safe='')}#{quote(field, safe='')}" if said and kind else ""
+    return {"row": cell.row, "column": cell.column, "value": cell.value, "before": before if href else cell.message,
+            "href": href, "after": after if href else ""}
 
 
 def read_spreadsheet(filename: str, content: bytes) -> list[dict[str, Any]]:

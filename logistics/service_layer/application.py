@@ -160,7 +160,7 @@ class Logistics(Application):
         if claim_id(namespace, key) in self.repository:
             if allocated:
                 raise _StaleRead
-            raise AlreadyExists(f"{namespace} {key!r} is already registered")
+            raise AlreadyExists(f"{namespace} {key!r} is already registered", field=namespace)
         return Claim(namespace=namespace, key=key, entity_type=entity_type, entity_id=str(entity_id), **by.fields)
 
     def _refuse_misread_serial(self, text: str, key: str) -> None:

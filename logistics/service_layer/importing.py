@@ -1,7 +1,8 @@
 """Importing a dewar's containers and samples from a spreadsheet (CSV or XLSX rows as dicts).
 
-Every bad cell is reported with its row and column, and nothing is saved if any row fails:
-the whole import is one atomic save.
+Every problem of every row is reported with its row number and column, and nothing is saved if
+any row fails: the whole import is one atomic save. A row with anything in its `example` column is
+an example (the templates carry one) and is skipped.
 """
 
 from __future__ import annotations
@@ -12,15 +13,21 @@ from typing import Any, Callable
 from logistics.domain import identifiers as ids
 from logistics.domain import packing
 from logistics.domain.by import By
-from logistics.domain.catalogue import SampleKind
+from logistics.domain.catalogue import SampleKind, a_or_an as _a
 from logistics.domain.container import Container
 from logistics.domain.errors import DomainError, InvalidValue, UnknownBarcode
 from logistics.domain.sample import Sample
 from logistics.service_layer.access import taken_by_another_proposal
 
-COLUMNS = ("container_barcode", "container_type", "parent_barcode", "container_position",
+EXAMPLE = "example"
+EXAMPLE_MARK = "example row: skipped on import (type your rows with this column empty)"
+COLUMNS = (EXAMPLE, "container_barcode", "container_type", "parent_barcode", "container_position",
            "sample_position", "sample_name", "sample_kind")
 REQUIRED = ("container_barcode", "container_type")
+# A domain error's `field` as the column of the step that raised it.
+CONTAINER_COLUMNS = {"container_barcode": "container_barcode", "container_type": "container_type",
+                     "parent": "parent_barcode", "position": "container_position"}
+SAMPLE_COLUMNS = {"position": "sample_position", "sample_kind": "sample_kind", "name": "sample_name"}
 
 
 @dataclass(frozen=True)
@@ -29,31 +36,66 @@ class CellError:
     column: str
     value: str
     message: str
+    allowed_in: str = ""  # "kind/field" when the allowed values are a list a page shows
 
 
 class ImportRefused(InvalidValue):
     def __init__(self, errors: list[CellError]):
         first = errors[0]
-        super().__init__(f"{len(errors)} cell(s) are wrong, nothing was imported; first: row {first.row}, "
-                         f"column {first.column}: {first.message}")
+        rows = len({e.row for e in errors})
+        super().__init__(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in {rows} row{'s' if rows != 1 else ''}, "
+                         f"nothing was imported; first: row {first.row}, column {first.column}: {first.message}")
         self.errors = errors
+
+
+def column_of(field: str) -> str:
+    """The spreadsheet column of an attribute's path: the name is sample_name, a part of a whole
+    (unit_cell.a) is its own column (unit_cell_a)."""
+    return "sample_name" if field == "name" else field.replace(".", "_")
 
 
 def _typed(kind: SampleKind, column: str, text: str) -> Any:
     """A cell's text as the type the kind's schema wants for that attribute."""
-    spec = kind.schema.get("properties", {}).get(column, {})
-    wanted = spec.get("type")
+    wanted = kind.attribute(column).get("type")
     if wanted == "integer":
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f'"{text}" is not a whole number: expected digits only, such as 40') from None
     if wanted == "number":
-        return float(text)
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f'"{text}" is not a number: expected digits with a decimal point, such as 79.1') from None
     if wanted == "boolean":
         if text.lower() in ("yes", "true", "1", "y"):
             return True
         if text.lower() in ("no", "false", "0", "n"):
             return False
-        raise ValueError(f"expected yes or no, not {text!r}")
+        raise ValueError(f'"{text}" is not yes or no: expected yes or no')
     return text
+
+
+def row_attributes(kind: SampleKind, row: dict[str, str],
+                   fail: Callable[[str, str], None]) -> tuple[dict[str, Any], set[str]]:
+    """The row's attributes typed as the kind wants them, and the columns already reported as wrong."""
+    properties = kind.schema.get("properties", {})
+    attributes: dict[str, Any] = {}
+    bad: set[str] = set()
+    for column, text in row.items():
+        if column in COLUMNS or not text:
+            continue
+        if column not in properties or column == "name":
+            fail(column, f"{column} is not a column for {_a(kind.name)}: expected one of "
+                         f"{', '.join(p for p in properties if p != 'name')}")
+            bad.add(column)
+            continue
+        try:
+            attributes[column] = _typed(kind, column, text)
+        except ValueError as e:
+            fail(column, str(e))
+            bad.add(column)
+    return attributes, bad
 
 
 def import_rows(app: Any, dewar_barcode: str, rows: list[dict[str, Any]], by: By,
@@ -72,68 +114,65 @@ def import_rows(app: Any, dewar_barcode: str, rows: list[dict[str, Any]], by: By
         added = 0
         for number, raw in enumerate(rows, start=2):  # row 1 is the header
             row = {str(k).strip().lower(): ("" if v is None else str(v).strip()) for k, v in raw.items() if k}
-            if not any(row.values()):
+            if not any(row.values()) or row.get(EXAMPLE):
                 continue
-
-            def fail(column: str, message: str) -> None:
-                errors.append(CellError(number, column, row.get(column, ""), message))
-
-            missing = [c for c in REQUIRED if not row.get(c)]
-            for column in missing:
-                fail(column, f"{column} is required")
-            if missing:
-                continue
-            try:
-                box = _container(app, boxes, row, dewar, by, changed, may_take)
-            except DomainError as e:
-                fail(_column_of(e, "container"), e.message)
-                continue
-            if not row.get("sample_kind") and not row.get("sample_name"):
-                continue
-            try:
-                kind = app.catalogue.sample_kind(row.get("sample_kind", ""))
-            except DomainError as e:
-                fail("sample_kind", e.message)
-                continue
-            attributes: dict[str, Any] = {}
-            properties = kind.schema.get("properties", {})
-            bad = False
-            for column, text in row.items():
-                if column in COLUMNS or not text:
-                    continue
-                if column not in properties:
-                    fail(column, f"{column!r} is not an attribute of a {kind.name}: expected one of "
-                                 f"{', '.join(p for p in properties if p != 'name')}")
-                    bad = True
-                    continue
-                try:
-                    attributes[column] = _typed(kind, column, text)
-                except ValueError as e:
-                    fail(column, f"{text!r} is not valid for {column}: {e}")
-                    bad = True
-            if bad:
-                continue
-            try:
-                name = row.get("sample_name", "")
-                if not name:
-                    raise InvalidValue("sample_name is required for a sample")
-                kind.validate({"name": name, **attributes} if "name" in properties else attributes)
-            except DomainError as e:
-                fail(_attribute_column(e, row), e.message)
-                continue
-            try:
-                sample = Sample(name=name, kind=kind.code, attributes=attributes, safety={}, proposal=dewar.proposal,
-                                **by.fields)
-                ctype = app.catalogue.container_type(box.container_type)
-                packing.place_sample(sample, kind, box, ctype, dewar, row.get("sample_position", ""), by)
-                changed.append(sample)
-                added += 1
-            except DomainError as e:
-                fail("sample_position", e.message)
+            before = len(errors)
+            _check_row(app, number, row, dewar, by, boxes, changed, may_take, errors)
+            order = {column: n for n, column in enumerate(row)}  # a row's problems read left to right, as its cells
+            errors[before:] = sorted(errors[before:], key=lambda e: order.get(e.column, len(order)))
+            added += len(errors) == before and bool(row.get("sample_name")) and bool(row.get("sample_kind"))
         if errors:
             raise ImportRefused(errors)
-        return [*changed, *boxes.values()], added
+        return list({id(a): a for a in [*changed, *boxes.values()]}.values()), added
     return app.run_command(command)
+
+
+def _check_row(app: Any, number: int, row: dict[str, str], dewar: Any, by: By, boxes: dict[str, Container],
+               changed: list[Any], may_take: Callable[[str | None], bool], errors: list[CellError]) -> None:
+    """Every problem of one row into `errors`; a good row's container and sample into `changed`."""
+    before = len(errors)
+
+    def fail(column: str, message: str, allowed_in: str = "") -> None:
+        errors.append(CellError(number, column, row.get(column, ""), message, allowed_in))
+
+    for column in REQUIRED:
+        if not row.get(column):
+            fail(column, f"{column} is required: every row names its container and the container's type")
+    box = None
+    if len(errors) == before:
+        try:
+            box = _container(app, boxes, row, dewar, by, changed, may_take)
+        except DomainError as e:
+            fail(CONTAINER_COLUMNS.get(e.field or "", "container_barcode"), e.message)
+    if not row.get("sample_kind") and not row.get("sample_name"):
+        return
+    try:
+        kind: SampleKind | None = app.catalogue.sample_kind(row.get("sample_kind", ""))
+    except DomainError as e:
+        fail("sample_kind", e.message)
+        kind = None
+    name = row.get("sample_name", "")
+    if not name:
+        fail("sample_name", "sample_name is required: every sample needs a name")
+    if kind is None:
+        return
+    attributes, reported = row_attributes(kind, row, fail)
+    named = "name" in kind.schema.get("properties", {})
+    for problem in kind.problems({"name": name, **attributes} if named else attributes):
+        column = column_of(problem.field)
+        if column in reported or (column == "sample_name" and not name):
+            continue
+        fail(column, problem.message, f"{kind.code}/{problem.field}" if problem.allowed else "")
+    if box is None or not name:
+        return
+    try:  # where it goes is checked even when its attributes are wrong: every problem at once
+        sample = Sample(name=name, kind=kind.code, attributes=attributes, safety={}, proposal=dewar.proposal,
+                        **by.fields)
+        ctype = app.catalogue.container_type(box.container_type)
+        packing.place_sample(sample, kind, box, ctype, dewar, row.get("sample_position", ""), by)
+        changed.append(sample)
+    except DomainError as e:
+        fail(SAMPLE_COLUMNS.get(e.field or "", "sample_position"), e.message)
 
 
 def _container(app: Any, boxes: dict[str, Container], row: dict[str, str], dewar: Any, by: By,
@@ -152,37 +191,43 @@ def _container(app: Any, boxes: dict[str, Container], row: dict[str, str], dewar
         box = Container(barcode=code, container_type=ctype.code, proposal=dewar.proposal, **by.fields)
         changed.append(app.claim(code, "container", box.id, by))
     if box.parent is None or box.dewar_id != str(dewar.id):
-        parent = boxes.get(ids.container_barcode(row["parent_barcode"])) if row.get("parent_barcode") else None
+        parent = _parent(app, boxes, row, dewar, changed, may_take)
         parent_type = app.catalogue.container_type(parent.container_type) if parent else None
         packing.pack_container(box, ctype, dewar, parent, parent_type, row.get("container_position") or None, by)
     boxes[code] = box
     return box
 
 
-def _column_of(error: DomainError, default: str) -> str:
-    if error.field:  # the domain says which value it refused
-        return {"position": "container_position", "parent": "parent_barcode"}.get(error.field, error.field)
-    message = error.message
-    for column in ("container_barcode", "container_type", "parent_barcode", "container_position"):
-        if column.replace("_", " ") in message or column in message:
-            return column
-    if "position" in message:
-        return "container_position"
-    if "barcode" in message:
-        return "container_barcode"
-    return f"{default}_type"
-
-
-def _attribute_column(error: DomainError, row: dict[str, str]) -> str:
-    column = {"name": "sample_name"}.get(error.field or "", error.field)
-    if column in row:  # the domain says which attribute it refused
-        return column
-    message = error.message
-    for column in row:
-        if f" {column}:" in message or f"attribute {column}" in message:
-            return column
-    return "sample_name" if "sample_name" in message or "name" in message.split(":")[0] else "sample_kind"
+def _parent(app: Any, boxes: dict[str, Container], row: dict[str, str], dewar: Any, changed: list[Any],
+            may_take: Callable[[str | None], bool]) -> Container | None:
+    """The row's parent container: one of this file's rows above, or one already in the dewar."""
+    if not row.get("parent_barcode"):
+        return None
+    try:
+        code = ids.container_barcode(row["parent_barcode"])
+        if code in boxes:
+            return boxes[code]
+        parent = app.container(code)
+    except DomainError as e:
+        raise InvalidValue(e.message, field="parent") from None
+    if parent.proposal != dewar.proposal and not may_take(parent.proposal):
+        raise InvalidValue(f"no dewar or container has the barcode {code!r}", field="parent")
+    changed.append(parent)
+    return parent
 
 
 def template_columns(kind: SampleKind) -> list[str]:
     return [*COLUMNS, *(p for p in kind.schema.get("properties", {}) if p != "name")]
+
+
+def template_rows(kind: SampleKind) -> list[dict[str, Any]]:
+    """The template's example rows, marked in the `example` column: one per example of the kind's
+    fixture, each a valid row (the importer skips it; with the mark cleared it imports as it is)."""
+    columns = template_columns(kind)
+    rows = []
+    for n, example in enumerate(kind.examples or [{}], start=1):
+        cells = {k: v for k, v in example.items() if k in columns and not isinstance(v, (dict, list))}
+        rows.append({EXAMPLE: EXAMPLE_MARK, "container_barcode": "CPS-0001", "container_type": kind.goes_into[0],
+                     "sample_position": str(n), "sample_name": example.get("name") or f"example_{n}",
+                     "sample_kind": kind.code, **cells})
+    return rows

@@ -107,7 +107,10 @@ def test_a_malformed_graphql_request_is_answered_400_with_what_was_wrong(system:
 
 def test_a_template_of_an_unknown_kind_or_a_malformed_sign_in_is_a_400_not_a_500(system: System) -> None:
     client = TestClient(create_app(system, Settings()), base_url="http://tracker", raise_server_exceptions=False)
-    template = client.get("/import-template.csv?kind=nope")
+    template = client.get("/import-template.csv?kind=nope")  # a person who followed a link: a page
+    assert template.status_code == 400 and template.headers["content-type"].startswith("text/html")
+    assert "sample kind &#39;nope&#39; is not in the catalogue: expected one of " in template.text
+    template = client.get("/import-template.csv?kind=nope", headers={"accept": "application/json"})
     assert template.status_code == 400
     assert template.json()["error"].startswith("sample kind 'nope' is not in the catalogue: expected one of ")
     deep = client.post("/login", content=b"[" * 5000 + b"]" * 5000, headers={"content-type": "application/json"})

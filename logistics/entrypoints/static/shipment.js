@@ -1,4 +1,4 @@
-// The shipment page: the sample form follows the chosen kind's schema; spreadsheet import.
+// The shipment page: the sample form follows the chosen kind's schema.
 document.addEventListener("DOMContentLoaded", () => {
   const catalogue = JSON.parse(document.getElementById("catalogue").textContent);
   const kinds = Object.fromEntries(catalogue.sampleKinds.map((k) => [k.code, k]));
@@ -28,32 +28,5 @@ document.addEventListener("DOMContentLoaded", () => {
       setTimeout(() => location.reload(), 400);
       return true;
     }, () => ({ attributes: schemaValues(fieldset) }));
-  }
-  const upload = document.getElementById("import");
-  if (upload) {
-    upload.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const result = upload.querySelector(".result");
-      result.className = "result";
-      result.textContent = "Importing…";
-      const response = await fetch("/import", { method: "POST", body: new FormData(upload), credentials: "same-origin" });
-      const body = await response.json();
-      if (response.ok) {
-        show(result, `Imported ${body.samples} samples.`, true);
-        setTimeout(() => location.reload(), 600);
-        return;
-      }
-      result.className = "result bad";
-      result.textContent = body.error;
-      if (body.cells) {
-        const list = document.createElement("ul");
-        for (const cell of body.cells) {
-          const item = document.createElement("li");
-          item.textContent = `Row ${cell.row}, column ${cell.column}${cell.value ? ` (“${cell.value}”)` : ""}: ${cell.message}`;
-          list.append(item);
-        }
-        result.append(list, "Correct these cells in your file and import it again; nothing was saved.");
-      }
-    });
   }
 });
