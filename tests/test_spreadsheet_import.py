@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from uuid import UUID
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -118,7 +119,8 @@ SENTENCES = [
     (3, "sample_name", "", "sample_name is required: every sample needs a name"),
     (4, "sample_position", "17", "position '17' does not exist in a Unipuck: expected 1 to 16"),
     (4, "resolution", "1.5", "resolution is not a column for an MX crystal: expected one of protein_acronym, "
-                             "protein_name, space_group, unit_cell, pin_barcode, loop_type, comments"),
+                             "protein_name, space_group, unit_cell_a, unit_cell_b, unit_cell_c, unit_cell_alpha, unit_cell_beta, "
+                             "unit_cell_gamma, pin_barcode, loop_type, comments"),
 ]
 
 
@@ -166,3 +168,60 @@ def test_an_xlsx_with_a_bad_number_names_the_row_and_the_column(system: System) 
     assert refused.status_code == 422
     assert [(c["row"], c["column"], c["message"]) for c in refused.json()["cells"]] == [
         (2, "volume_ul", '"eighty" is not a number: expected digits with a decimal point, such as 79.1')]
+
+
+def _mx(**cells: str) -> dict[str, str]:
+    return {"container_barcode": "CPS-0201", "container_type": "unipuck", "sample_kind": "mx-crystal",
+            "protein_acronym": "lyso", **cells}
+
+
+CELL = {"unit_cell_a": "79.1", "unit_cell_b": "79.1", "unit_cell_c": "37.9",
+        "unit_cell_alpha": "90", "unit_cell_beta": "90", "unit_cell_gamma": "90"}
+
+
+def test_a_unit_cell_is_six_number_columns_or_the_older_one_cell_forms(system: System) -> None:
+    _ada(system)
+    _, dewar = _package(system, "Cells")
+    ada = Session(system.app, system.views, Principal("acct-ada", "ada", frozenset({"member"}), frozenset({"mx23694"})))
+    assert ada.import_contents(dewar, [
+        _mx(sample_position="1", sample_name="six_columns", **CELL),
+        _mx(sample_position="2", sample_name="one_cell_numbers", unit_cell="79.1 79.1 37.9 90 90 90"),
+        _mx(sample_position="3", sample_name="one_cell_json",
+            unit_cell='{"a": 79.1, "b": 79.1, "c": 37.9, "alpha": 90, "beta": 90, "gamma": 90}'),
+    ]) == 3
+    expected = {"a": 79.1, "b": 79.1, "c": 37.9, "alpha": 90, "beta": 90, "gamma": 90}
+    box = system.app.container("CPS-0201")
+    for position in ("1", "2", "3"):
+        assert system.app.repository.get(UUID(box.samples[position])).attributes["unit_cell"] == expected
+
+
+def test_a_unit_cell_that_is_not_numbers_out_of_range_or_incomplete_is_named_cell_by_cell(system: System) -> None:
+    _ada(system)
+    _, dewar = _package(system, "Bad cells")
+    ada = Session(system.app, system.views, Principal("acct-ada", "ada", frozenset({"member"}), frozenset({"mx23694"})))
+    with pytest.raises(ImportRefused) as refused:
+        ada.import_contents(dewar, [
+            _mx(sample_position="1", sample_name="words", **{**CELL, "unit_cell_b": "seventy-nine"}),
+            _mx(sample_position="2", sample_name="ranges", **{**CELL, "unit_cell_a": "-79.1", "unit_cell_gamma": "180"}),
+            _mx(sample_position="3", sample_name="three", unit_cell_a="79.1", unit_cell_b="79.1", unit_cell_c="37.9"),
+            _mx(sample_position="4", sample_name="old_form", unit_cell="79.1 79.1 37.9"),
+        ])
+    assert [(c.row, c.column, c.message) for c in refused.value.errors] == [
+        (2, "unit_cell_b", '"seventy-nine" is not a number: expected digits with a decimal point, such as 79.1'),
+        (3, "unit_cell_a", "-79.1 is out of range: expected more than 0 and at most 2000 Å"),
+        (3, "unit_cell_gamma", "180 is out of range: expected more than 0 and less than 180°"),
+        (4, "unit_cell_alpha", "Unit cell alpha is required: give all of a, b, c, alpha, beta, gamma"),
+        (4, "unit_cell_beta", "Unit cell beta is required: give all of a, b, c, alpha, beta, gamma"),
+        (4, "unit_cell_gamma", "Unit cell gamma is required: give all of a, b, c, alpha, beta, gamma"),
+        (5, "unit_cell", '"79.1 79.1 37.9" is not 6 numbers: expected a, b, c, alpha, beta, gamma in order, such as '
+                         '"79.1 79.1 37.9 90 90 90", or one column each: unit_cell_a, unit_cell_b, unit_cell_c, '
+                         'unit_cell_alpha, unit_cell_beta, unit_cell_gamma'),
+    ]
+
+
+def test_the_mx_template_has_the_unit_cell_as_six_columns(system: System) -> None:
+    client = _ada(system)
+    rows = list(csv.DictReader(io.StringIO(client.get("/import-template.csv?kind=mx-crystal").text)))
+    assert [c for c in rows[0] if c.startswith("unit_cell")] == [
+        "unit_cell_a", "unit_cell_b", "unit_cell_c", "unit_cell_alpha", "unit_cell_beta", "unit_cell_gamma"]
+    assert [rows[1][c] for c in ("unit_cell_a", "unit_cell_c", "unit_cell_gamma")] == ["57.8", "150.1", "90"]

@@ -142,7 +142,13 @@ def _problem(error: jsonschema.ValidationError) -> list[SchemaProblem]:
     value, rule = error.instance, error.validator_value
     if error.validator == "required":
         properties = spec.get("properties", {})
-        return [SchemaProblem(".".join([*path, missing]), f"{_title(properties.get(missing, {}), missing).capitalize()} is required")
+        if path:  # a part of a whole, such as a unit cell's c: say which whole, and that it needs every part
+            whole = str(spec.get("title") or name.replace("_", " "))
+            return [SchemaProblem(".".join([*path, missing]),
+                                  f"{whole} {_title(properties.get(missing, {}), missing)} is required: "
+                                  f"give all of {', '.join(rule)}")
+                    for missing in rule if isinstance(value, dict) and missing not in value]
+        return [SchemaProblem(missing, f"{_title(properties.get(missing, {}), missing).capitalize()} is required")
                 for missing in rule if isinstance(value, dict) and missing not in value]
     if error.validator == "additionalProperties":
         extra = sorted(set(value) - set(spec.get("properties", {}))) if isinstance(value, dict) else []
@@ -157,7 +163,8 @@ def _problem(error: jsonschema.ValidationError) -> list[SchemaProblem]:
         return [SchemaProblem(where, f"{_shown(value)} is not {wanted}: expected {wanted}")]
     if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         title = str(spec.get("title", ""))
-        unit = " " + title.split(" (", 1)[1].rstrip(")") if " (" in title else ""
+        unit = title.split(" (", 1)[1].rstrip(")") if " (" in title else ""
+        unit = unit if unit in ("", "°") else " " + unit
         limits = [f"{said} {_number(spec[key])}" for key, said in (("minimum", "at least"), ("exclusiveMinimum", "more than"),
                                                                   ("maximum", "at most"), ("exclusiveMaximum", "less than"))
                   if key in spec]
@@ -175,7 +182,8 @@ def _problem(error: jsonschema.ValidationError) -> list[SchemaProblem]:
 def schema_problems(schema: dict[str, Any], value: Any) -> list[SchemaProblem]:
     """Every problem of the value against the JSON Schema, in path order, as sentences."""
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
-    return [p for e in errors for p in _problem(e)]
+    problems = [p for e in errors for p in _problem(e)]
+    return list(dict.fromkeys(problems))  # one "required" error per missing part each names them all: once each
 
 
 def follow_schema(schema: dict[str, Any], value: Any, what: str, whole: str) -> Any:

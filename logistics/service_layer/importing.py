@@ -7,6 +7,7 @@ an example (the templates carry one) and is skipped.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -54,9 +55,25 @@ def column_of(field: str) -> str:
     return "sample_name" if field == "name" else field.replace(".", "_")
 
 
-def _typed(kind: SampleKind, column: str, text: str) -> Any:
+def attribute_columns(kind: SampleKind) -> dict[str, str]:
+    """The kind's attributes as spreadsheet columns (column -> attribute path): a value made of
+    named numbers (a unit cell) is one column per number: unit_cell_a ... unit_cell_gamma."""
+    columns: dict[str, str] = {}
+    for name, spec in kind.schema.get("properties", {}).items():
+        if name == "name":
+            continue
+        parts = spec.get("properties") if spec.get("type") == "object" else None
+        if parts:
+            columns.update({f"{name}_{part}": f"{name}.{part}" for part in parts})
+        else:
+            columns[name] = name
+    return columns
+
+
+def _typed(kind: SampleKind, path: str, text: str) -> Any:
     """A cell's text as the type the kind's schema wants for that attribute."""
-    wanted = kind.attribute(column).get("type")
+    spec = kind.attribute(path)
+    wanted = spec.get("type")
     if wanted == "integer":
         try:
             return int(text)
@@ -73,28 +90,62 @@ def _typed(kind: SampleKind, column: str, text: str) -> Any:
         if text.lower() in ("no", "false", "0", "n"):
             return False
         raise ValueError(f'"{text}" is not yes or no: expected yes or no')
+    if wanted == "object" and spec.get("properties"):
+        return _whole(spec, path, text)
     return text
+
+
+def _whole(spec: dict[str, Any], path: str, text: str) -> dict[str, Any]:
+    """A value of named numbers in one cell, as older files have it: JSON ({"a": 79.1, ...}) or
+    the numbers in order, separated by spaces or commas ("79.1 79.1 37.9 90 90 90")."""
+    parts = list(spec["properties"])
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return value
+    numbers = text.replace(",", " ").split()
+    try:
+        if len(numbers) == len(parts):
+            return dict(zip(parts, (float(n) for n in numbers)))
+    except ValueError:
+        pass
+    raise ValueError(f'"{text}" is not {len(parts)} numbers: expected {", ".join(parts)} in order, such as '
+                     f'"79.1 79.1 37.9 90 90 90", or one column each: {", ".join(f"{path}_{p}" for p in parts)}')
 
 
 def row_attributes(kind: SampleKind, row: dict[str, str],
                    fail: Callable[[str, str], None]) -> tuple[dict[str, Any], set[str]]:
     """The row's attributes typed as the kind wants them, and the columns already reported as wrong."""
     properties = kind.schema.get("properties", {})
+    columns = attribute_columns(kind)
     attributes: dict[str, Any] = {}
     bad: set[str] = set()
     for column, text in row.items():
         if column in COLUMNS or not text:
             continue
-        if column not in properties or column == "name":
-            fail(column, f"{column} is not a column for {_a(kind.name)}: expected one of "
-                         f"{', '.join(p for p in properties if p != 'name')}")
+        path = columns.get(column) or (column if column in properties and column != "name" else None)
+        if path is None:
+            fail(column, f"{column} is not a column for {_a(kind.name)}: expected one of {', '.join(columns)}")
             bad.add(column)
             continue
         try:
-            attributes[column] = _typed(kind, column, text)
+            value = _typed(kind, path, text)
         except ValueError as e:
             fail(column, str(e))
             bad.add(column)
+            if "." in path:  # a bad number of a whole: its other numbers need no "required" of their own
+                bad.add(path.split(".")[0])
+            continue
+        if "." in path:
+            whole, part = path.split(".", 1)
+            attributes.setdefault(whole, {})[part] = value
+        elif isinstance(value, dict):  # the old one-cell form; its own columns, where given, take precedence
+            attributes[path] = {**value, **attributes.get(path, {})}
+        else:
+            attributes[path] = value
     return attributes, bad
 
 
@@ -160,8 +211,10 @@ def _check_row(app: Any, number: int, row: dict[str, str], dewar: Any, by: By, b
     named = "name" in kind.schema.get("properties", {})
     for problem in kind.problems({"name": name, **attributes} if named else attributes):
         column = column_of(problem.field)
-        if column in reported or (column == "sample_name" and not name):
+        if reported & {column, problem.field.split(".")[0]} or (column == "sample_name" and not name):
             continue
+        if column not in row and problem.field.split(".")[0] in row:  # given in the old one-cell form
+            column = problem.field.split(".")[0]
         fail(column, problem.message, f"{kind.code}/{problem.field}" if problem.allowed else "")
     if box is None or not name:
         return
@@ -217,7 +270,7 @@ def _parent(app: Any, boxes: dict[str, Container], row: dict[str, str], dewar: A
 
 
 def template_columns(kind: SampleKind) -> list[str]:
-    return [*COLUMNS, *(p for p in kind.schema.get("properties", {}) if p != "name")]
+    return [*COLUMNS, *attribute_columns(kind)]
 
 
 def template_rows(kind: SampleKind) -> list[dict[str, Any]]:
@@ -227,6 +280,7 @@ def template_rows(kind: SampleKind) -> list[dict[str, Any]]:
     rows = []
     for n, example in enumerate(kind.examples or [{}], start=1):
         cells = {k: v for k, v in example.items() if k in columns and not isinstance(v, (dict, list))}
+        cells.update({f"{k}_{part}": n for k, v in example.items() if isinstance(v, dict) for part, n in v.items()})
         rows.append({EXAMPLE: EXAMPLE_MARK, "container_barcode": "CPS-0001", "container_type": kind.goes_into[0],
                      "sample_position": str(n), "sample_name": example.get("name") or f"example_{n}",
                      "sample_kind": kind.code, **cells})
