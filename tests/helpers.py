@@ -44,3 +44,24 @@ def at_facility(system: System, **kwargs: Any) -> tuple[Any, str]:
 
 def event_count(system: System) -> int:
     return system.app.recorder.max_notification_id() or 0
+
+
+ORIGIN = {"origin": "http://tracker"}
+
+
+def member_browser(system: System, proposal: str = "mx23694", username: str = "ada") -> Any:
+    """A browser (Starlette's TestClient) signed in at the pages as a member of `proposal`."""
+    from starlette.testclient import TestClient
+
+    from logistics.entrypoints.guard import Settings
+    from logistics.entrypoints.web import create_app
+    app, password = system.app, "correct horse battery staple"
+    app.register_proposal(proposal, "Efflux pumps", ADMIN)
+    person = app.register_person("Ada Lovelace", f"{username}@example.ac.uk", ADMIN, phone="+44 1865 000001")
+    app.add_member(proposal, person, "pi", ADMIN)
+    system.accounts.add(username, ["member"], password=password, person_id=str(person))
+    client = TestClient(create_app(system, Settings()), base_url="http://tracker")
+    signed_in = client.post("/login", data={"username": username, "password": password}, headers=ORIGIN,
+                            follow_redirects=False)
+    assert signed_in.status_code == 303, signed_in.text
+    return client

@@ -12,29 +12,14 @@ from openpyxl import Workbook, load_workbook
 from starlette.testclient import TestClient
 
 from logistics.bootstrap import System
-from logistics.entrypoints.guard import Settings
-from logistics.entrypoints.web import create_app
 from logistics.service_layer.access import Principal
 from logistics.service_layer.importing import EXAMPLE_MARK, ImportRefused
 from logistics.service_layer.session import Session
-from tests.helpers import ADMIN, USER
-
-PASSWORD = "correct horse battery staple"
-ORIGIN = {"origin": "http://tracker"}
+from tests.helpers import ORIGIN, USER, member_browser
 
 
 def _ada(system: System) -> TestClient:
-    """Ada, a member of mx23694, signed in at the tracker's pages."""
-    app = system.app
-    app.register_proposal("mx23694", "Efflux pumps", ADMIN)
-    person = app.register_person("Ada Lovelace", "ada@example.ac.uk", ADMIN, phone="+44 1865 000001")
-    app.add_member("mx23694", person, "pi", ADMIN)
-    system.accounts.add("ada", ["member"], password=PASSWORD, person_id=str(person))
-    client = TestClient(create_app(system, Settings()), base_url="http://tracker")
-    signed_in = client.post("/login", data={"username": "ada", "password": PASSWORD}, headers=ORIGIN,
-                            follow_redirects=False)
-    assert signed_in.status_code == 303, signed_in.text
-    return client
+    return member_browser(system)
 
 
 def _package(system: System, name: str, kind: str = "dewar") -> tuple[str, str]:

@@ -208,15 +208,6 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         target = "/stores" if me.roles & {"stores", "admin"} else "/beamline" if "beamline" in me.roles else "/shipments"
         return RedirectResponse(target, status_code=303)
 
-    def problem(request: Request, me: Principal | None, title: str, message: str, status: int,
-                **more: Any) -> Response:
-        """An error as a page in the site's layout, or as JSON for a client that asks for JSON."""
-        if wants_json(request):
-            return JSONResponse({"error": message, **more.get("json", {})}, status_code=status)
-        return templates.TemplateResponse(request, more.get("template", "problem.html"), {
-            "me": me or ANONYMOUS, "ops": {}, "title": title, "message": message, **more.get("context", {})},
-            status_code=status)
-
     async def import_contents(request: Request) -> Response:
         """POST /import (a form: dewar, file, shipment): one atomic import. A browser is sent back to
         the shipment's page, or shown a page listing every bad cell; a script asking for JSON gets JSON."""
@@ -326,8 +317,9 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
 
 
 def wants_json(request: Request) -> bool:
-    """A script (fetch with Accept: application/json) rather than a person's browser."""
-    return "application/json" in request.headers.get("accept", "")
+    """A script (an API token, or Accept: application/json) rather than a person's browser."""
+    return ("application/json" in request.headers.get("accept", "")
+            or request.headers.get("authorization", "")[:7].lower() == "bearer ")
 
 
 class _Anonymous:
@@ -336,6 +328,16 @@ class _Anonymous:
 
 
 ANONYMOUS = _Anonymous()
+
+
+def problem(request: Request, me: Any, title: str, message: str, status: int, **more: Any) -> Response:
+    """An error as a page in the site's layout (a person's browser: never raw JSON), or as JSON for
+    a client that asks for JSON. `json`: more fields for JSON; `context`: more for the template."""
+    if wants_json(request):
+        return JSONResponse({"error": message, **more.get("json", {})}, status_code=status)
+    return templates.TemplateResponse(request, more.get("template", "problem.html"), {
+        "me": me or ANONYMOUS, "ops": {}, "title": title, "message": message, **more.get("context", {})},
+        status_code=status)
 
 
 def _cell_parts(cell: Any) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from logistics.entrypoints import graphql_post
 from logistics.entrypoints.graphiql import offline_html
 from logistics.entrypoints.guard import Guard, Settings
 from logistics.entrypoints.sign_in import SignInGate, Wait
-from logistics.entrypoints.pages import build_pages, templates
+from logistics.entrypoints.pages import build_pages, problem, templates, wants_json
 
 SESSION_KEY = "account"
 PROJECTED_BY_PARENT = "LOGISTICS_PROJECTED_BY_PARENT"  # set by `serve --workers`, whose parent projects
@@ -255,7 +255,9 @@ def create_app(system: System, settings: Settings | None = None) -> Guard:
         POST (stock and format in the form or the query) prints them: the print is recorded in the history."""
         principal = await run_in_threadpool(authenticate, system, request)
         if principal is None:
-            return JSONResponse({"error": "sign in first"}, status_code=401)
+            if wants_json(request) or request.method == "POST":
+                return JSONResponse({"error": "sign in first"}, status_code=401)
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         session = Session(system.app, system.views, principal)
         choice = request.query_params
         if request.method == "POST":
@@ -270,7 +272,10 @@ def create_app(system: System, settings: Settings | None = None) -> Guard:
                 data = (await run_in_threadpool(render_labels, session, printer, shipment, stock, label_format))[1]
         except DomainError as e:
             status = 403 if e.code == "access_denied" else 404 if e.code in ("not_found", "unknown_barcode") else 400
-            return JSONResponse({"error": e.message, "code": e.code}, status_code=status)
+            back = [(f"/shipments/{quote(shipment, safe='')}", "Back to the shipment")] if status == 400 else []
+            return problem(request, principal, "No labels printed" if request.method == "POST" else "No labels",
+                           e.message, status, json={"code": e.code},
+                           context={"links": back, "hint": "Nothing was printed or recorded." if back else ""})
         media = "application/pdf" if label_format.strip().lower() == "pdf" else "application/x-zpl"
         filename = f"labels-{shipment.replace('/', '-')}.{label_format.strip().lower()}"
         return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{filename}"'})
@@ -293,7 +298,24 @@ def create_app(system: System, settings: Settings | None = None) -> Guard:
         yield
         system.close()
 
-    return Guard(TokenShortcut(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), graphql), settings)
+    async def no_such_page(request: Request, exc: Exception) -> Response:
+        """A path with no page (404) or a method a page does not take (405): a page in the site's
+        layout, with the way back; JSON for a client asking for JSON."""
+        status = getattr(exc, "status_code", 404)
+        try:
+            principal = await run_in_threadpool(authenticate, system, request)
+        except StationRefused:
+            principal = None
+        if status == 405:
+            return problem(request, principal, "Not here", f"{request.url.path} does not take a {request.method}: "
+                           "use the page's own buttons and forms.", 405, json={"code": "method_not_allowed"})
+        return problem(request, principal, "Not found", f"There is no page at {request.url.path}.", 404,
+                       json={"code": "not_found"}, context={"hint": "Check the link, or find a barcode or a "
+                                                                    "shipment with the box at the top."})
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={404: no_such_page, 405: no_such_page})
+    return Guard(TokenShortcut(app, graphql), settings)
 
 
 def _authorization(scope: Scope) -> bytes:

@@ -30,7 +30,10 @@ def test_a_member_downloads_labels_that_scan_and_a_stranger_gets_not_found(serve
         assert foreign.json()["error"].replace(shipment["id"], "X") == missing.json()["error"].replace(
             "00000000-0000-0000-0000-000000000000", "X")
         assert "mx23694" not in foreign.text and "Efflux" not in foreign.text
-    assert httpx.get(f"{server.url}/shipments/{shipment['id']}/labels").status_code == 401
+    unsigned = httpx.get(f"{server.url}/shipments/{shipment['id']}/labels")  # a browser: sent to sign in first
+    assert unsigned.status_code == 303 and unsigned.headers["location"].startswith("/login?next=")
+    assert httpx.get(f"{server.url}/shipments/{shipment['id']}/labels",
+                     headers={"accept": "application/json"}).status_code == 401
     history = server.gql("ada", "query($id: ID!) { shipment(id: $id) { ... on Shipment { history { event actor } } } }",
                          id=shipment["id"])
     assert [e["event"] for e in history["shipment"]["history"]].count("LabelsPrinted") == 3
