@@ -105,6 +105,11 @@ class Views:
         return self._rows(select(dewars).where(dewars.c.shipment_id.in_(list(shipment_ids)))
                      .order_by(dewars.c.barcode))
 
+    def latest_samples(self, proposal: str, limit: int = 200) -> list[dict[str, Any]]:
+        """A proposal's most recently changed samples, newest first."""
+        return self._rows(select(samples).where(samples.c.proposal == proposal)
+                          .order_by(samples.c.updated_at.desc()).limit(limit))
+
     def samples_in(self, container_ids: Iterable[str]) -> list[dict[str, Any]]:
         return self._rows(select(samples).where(samples.c.container_id.in_(list(container_ids))))
 

@@ -136,6 +136,27 @@ class Session:
         return self.app.add_sample(container, position, kind, name, attributes, self.principal.by, safety)
 
     @allowed(MEMBER, ADMIN)
+    def fill_container(self, container: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """A container's positions from a grid, in one save (grid.py): all of them or, with any bad
+        cell, none; answers how many samples were added, changed and removed."""
+        from logistics.service_layer.grid import fill_container
+        self._on_barcode("fill_container", container)
+        return fill_container(self.app, container, rows, self.principal.by)
+
+    @allowed(EVERYONE)
+    def protein_acronyms(self, proposal: str) -> list[str]:
+        """The protein acronyms a proposal's recent samples used (a grid offers them), for whoever
+        sees the proposal; sorted, each once."""
+        if not self.principal.sees(proposal):
+            return []
+        seen: set[str] = set()
+        for row in self.views.latest_samples(proposal):
+            acronym = self.app.sample(row["id"]).attributes.get("protein_acronym")
+            if isinstance(acronym, str):
+                seen.add(acronym)
+        return sorted(seen, key=str.lower)
+
+    @allowed(MEMBER, ADMIN)
     def remove_sample(self, sample_id: Any) -> None:
         row = self.entity("sample", sample_id)
         self._member_command("remove_sample", row["proposal"], NotFound(f"sample {sample_id!s} does not exist"))
