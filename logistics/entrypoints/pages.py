@@ -27,6 +27,7 @@ from logistics.domain.identifiers import tracking_url
 from logistics.domain.shipment import STATUSES as SHIPMENT_STATUSES
 from logistics.service_layer.access import Principal
 from logistics.service_layer.importing import ImportRefused, column_of, template_columns, template_rows
+from logistics.service_layer.grid import GridRefused, cells_of, grid_columns
 from logistics.service_layer.session import Session
 
 HERE = Path(__file__).resolve().parent
@@ -186,8 +187,57 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
                     problem, then = then["message"], None
             except ValueError:
                 problem = f"{as_of!r} is not a time: use the picker, or e.g. 2026-11-26T09:30"
+        grid = await _grid(request, me, barcode) if field == "container" else None
         return {"entity": found, "history": history, "then": then, "as_of": as_of or "", "as_of_problem": problem,
-                "title": f"{field.capitalize()} {found['barcode']}"}
+                "grid": grid, "title": f"{field.capitalize()} {found['barcode']}"}
+
+    async def _grid(request: Request, me: Principal, barcode: str) -> dict[str, Any] | None:
+        """The grid's data for a container that holds samples, in a dewar still being packed, for
+        someone who may add samples to it; None otherwise (the page shows its contents read-only)."""
+        found = (await op(request, me, "ContainerGrid", barcode=barcode))["container"]
+        if found["__typename"] != "Container" or not (found["dewar"] or {}).get("workflow") == "registered" \
+                or not me.may("add_sample", found["proposal"]):
+            return None
+        catalogue = system.app.catalogue
+        ctype = catalogue.container_type(found["type"])
+        if not ctype.holds_samples:
+            return None
+        kinds = [k for k in catalogue.sample_kinds.values() if ctype.code in k.goes_into]
+        session = Session(system.app, system.views, me)
+        acronyms = await run_in_threadpool(session.protein_acronyms, found["proposal"])
+        rows = {s["position"]: {"sample_name": s["name"], "sample_kind": s["kind"], **cells_of(s["attributes"] or {})}
+                for s in found["samples"]}
+        technique = {"mx": "mx", "cm": "cryo-em", "sm": "saxs", "ee": "xpdf", "cy": "chemical-crystallography"}.get(
+            found["proposal"][:2])
+        chosen = next((s["kind"] for s in found["samples"]), None) or next(
+            (k.code for k in kinds if k.technique == technique), kinds[0].code if kinds else None)
+        return {"barcode": found["barcode"], "positions": list(ctype.positions), "rows": rows, "kind": chosen,
+                "kinds": {k.code: {"name": k.name, "columns": grid_columns(k)} for k in kinds}, "acronyms": acronyms}
+
+    async def save_grid(request: Request) -> Response:
+        """POST /containers/{barcode}/grid (JSON: {"rows": [...]}) from the container page's grid: one
+        save through the session; every bad cell (position, column, message) answered at once."""
+        try:
+            me = await run_in_threadpool(principal_of, request)
+        except SignIn:
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        try:
+            body = await request.json()
+        except (ValueError, RecursionError):
+            body = None
+        rows = body.get("rows") if isinstance(body, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows) or len(rows) > 1000:
+            return JSONResponse({"error": 'send {"rows": [{"position": ..., "sample_name": ..., ...}, ...]}'},
+                                status_code=400)
+        session = Session(system.app, system.views, me)
+        try:
+            counts = await run_in_threadpool(session.fill_container, request.path_params["barcode"], rows)
+        except GridRefused as e:
+            return JSONResponse({"error": e.message, "cells": [vars(c) for c in e.errors]}, status_code=422)
+        except DomainError as e:
+            status = 404 if e.code in ("not_found", "unknown_barcode") else 403 if e.code == "access_denied" else 400
+            return JSONResponse({"error": e.message, "code": e.code}, status_code=status)
+        return JSONResponse({"ok": True, **counts})
 
     @page("sample.html")
     async def sample_page(request: Request, me: Principal) -> Any:
@@ -310,6 +360,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         Route("/beamline", instruments),
         Route("/beamline/{instrument}", beamline),
         Route("/dewars/{barcode:path}", dewar_page),
+        Route("/containers/{barcode:path}/grid", save_grid, methods=["POST"]),
         Route("/containers/{barcode:path}", container_page),
         Route("/samples/{id}", sample_page),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
