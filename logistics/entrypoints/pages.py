@@ -118,8 +118,9 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         history = (await op(request, me, "ShipmentHistory", id=shipment_id))["shipment"]["history"]
         catalogue = await op(request, me, "Catalogue")
         imported = request.query_params.get("imported")
+        copy_notes = request.session.pop("copy_notes", None) if request.query_params.get("copied") else None
         return {"shipment": found, "history": history, "catalogue": catalogue, "title": f"Shipment {found['name']}",
-                "imported": int(imported) if imported and imported.isdigit() else None}
+                "imported": int(imported) if imported and imported.isdigit() else None, "copy_notes": copy_notes}
 
     @page("stores.html", roles=frozenset({"stores", "admin"}), needs=("ScanDewar", "RecordUnexpectedArrival", "TopUp", "BookDispatch", "ScanOut",
                                 "StoresFeed", "Lookup"))
@@ -213,6 +214,27 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
             (k.code for k in kinds if k.technique == technique), kinds[0].code if kinds else None)
         return {"barcode": found["barcode"], "positions": list(ctype.positions), "rows": rows, "kind": chosen,
                 "kinds": {k.code: {"name": k.name, "columns": grid_columns(k)} for k in kinds}, "acronyms": acronyms}
+
+    async def copy_shipment(request: Request) -> Response:
+        """POST /shipments/{id}/copy (a form: name): a new shipment laid out as this one; to its page."""
+        try:
+            me = await run_in_threadpool(principal_of, request)
+        except SignIn:
+            return RedirectResponse("/login", status_code=303)
+        form = await request.form()
+        source = request.path_params["id"]
+        session = Session(system.app, system.views, me)
+        try:
+            new_id, notes = await run_in_threadpool(session.copy_shipment_layout, source, str(form.get("name", "")))
+        except DomainError as e:
+            status = 404 if e.code in ("not_found", "unknown_barcode") else 403 if e.code == "access_denied" else 400
+            return problem(request, me, "Nothing was copied", e.message, status, json={"code": e.code},
+                           context={"links": [(f"/shipments/{quote(source, safe='')}", "Back to the shipment")],
+                                    "hint": "Nothing was saved."})
+        if wants_json(request):
+            return JSONResponse({"ok": True, "id": str(new_id), "notes": notes})
+        request.session["copy_notes"] = notes[:20]  # shown once on the new shipment's page
+        return RedirectResponse(f"/shipments/{new_id}?copied=1", status_code=303)
 
     async def save_grid(request: Request) -> Response:
         """POST /containers/{barcode}/grid (JSON: {"rows": [...]}) from the container page's grid: one
@@ -353,6 +375,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         Route("/", home),
         Route("/shipments", my_shipments),
         Route("/shipments/{id}", shipment),
+        Route("/shipments/{id}/copy", copy_shipment, methods=["POST"]),
         Route("/import", import_contents, methods=["POST"]),
         Route("/import-template.{format:str}", import_template),
         Route("/sample-kinds/{kind}", sample_kind_page),

@@ -78,6 +78,14 @@ class Session:
         return self.app.create_shipment(code, name, self.principal.by, safety, sending_contact, return_contact)
 
     @allowed(MEMBER, ADMIN)
+    def copy_shipment_layout(self, shipment_id: Any, name: str) -> tuple[UUID, list[str]]:
+        """A new shipment of the same proposal laid out as this one (layout.py), in one save; its
+        id, and notes on what was not copied as it was."""
+        from logistics.service_layer.layout import copy_layout
+        self._on_shipment("copy_shipment_layout", shipment_id)
+        return copy_layout(self.app, shipment_id, name, self.principal.by)
+
+    @allowed(MEMBER, ADMIN)
     def add_mail_in_dewar(self, shipment_id: Any, visit: int, beamline: str, kind: str = "dewar") -> str:
         self._on_shipment("add_mail_in_dewar", shipment_id)
         return self.app.add_mail_in_dewar(shipment_id, visit, beamline, self.principal.by, kind)

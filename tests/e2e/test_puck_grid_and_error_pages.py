@@ -142,3 +142,21 @@ def test_a_member_printing_labels_of_an_empty_shipment_gets_a_page_saying_why(se
     assert missing is not None and missing.status == 404
     expect(ada.locator(".problem")).to_have_text("There is no page at /shipmnets.")
     screenshot(ada, "404")
+
+
+def test_a_member_copies_an_earlier_shipments_layout_into_a_new_shipment(server, ada: Page, at_both_widths):
+    earlier = pack_shipment(server, samples=2)
+    ada.goto(f"/shipments/{earlier.id}")
+    name = unique("Copied ")
+    ada.fill("#copy-layout input[name=name]", name)
+    with ada.expect_navigation(url=re.compile(r"/shipments/[0-9a-f-]{36}\?copied=1$")):
+        ada.click("#copy-layout button[type=submit]")
+    expect(ada.locator("h1")).to_have_text(f"Shipment {name}")
+    puck = earlier.containers[0]
+    expect(ada.locator("#copied")).to_contain_text(
+        f"container {puck} is still packed for another trip: its copy is {puck}-2")
+    rows = ada.locator("article.dewar table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1).locator("td")).to_have_text(["2", earlier.samples[1], "mx-crystal"])
+    assert earlier.dewar not in ada.locator("article.dewar h3").inner_text()
+    at_both_widths(ada)
