@@ -25,7 +25,7 @@ from logistics.bootstrap import System
 from logistics.domain.errors import DomainError
 from logistics.domain.identifiers import tracking_url
 from logistics.domain.shipment import STATUSES as SHIPMENT_STATUSES
-from logistics.service_layer.access import Principal
+from logistics.service_layer.access import Principal, rule_of
 from logistics.service_layer.importing import ImportRefused, column_of, template_columns, template_rows
 from logistics.service_layer.grid import GridRefused, cells_of, grid_columns
 from logistics.service_layer.session import Session
@@ -197,7 +197,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         someone who may add samples to it; None otherwise (the page shows its contents read-only)."""
         found = (await op(request, me, "ContainerGrid", barcode=barcode))["container"]
         if found["__typename"] != "Container" or not (found["dewar"] or {}).get("workflow") == "registered" \
-                or not me.may("add_sample", found["proposal"]):
+                or not me.may(rule_of(Session.fill_container), found["proposal"]):
             return None
         catalogue = system.app.catalogue
         ctype = catalogue.container_type(found["type"])
