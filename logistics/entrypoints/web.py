@@ -255,8 +255,12 @@ def create_app(system: System, settings: Settings | None = None) -> Guard:
         POST (stock and format in the form or the query) prints them: the print is recorded in the history."""
         principal = await run_in_threadpool(authenticate, system, request)
         if principal is None:
-            if wants_json(request) or request.method == "POST":
-                return JSONResponse({"error": "sign in first"}, status_code=401)
+            # A browser (it asks for HTML) is sent to sign in; curl, a script or a printer's
+            # fetcher is told so plainly.
+            if wants_json(request) or request.method == "POST" \
+                    or "text/html" not in request.headers.get("accept", ""):
+                return JSONResponse({"error": "sign in first: a session cookie from /login, or an API token "
+                                              "(Authorization: Bearer ...)"}, status_code=401)
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         session = Session(system.app, system.views, principal)
         choice = request.query_params

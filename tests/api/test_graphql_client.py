@@ -578,6 +578,20 @@ def _(api: Api) -> None:
     assert puck["history"][-1]["station"] == "beamline-station"
 
 
+@case("ContainerGrid")
+def _(api: Api) -> None:
+    """What the puck grid page asks before it draws the grid: the puck's samples with their attributes."""
+    trip = packed(api)
+    puck = trip.containers[0]
+    api.ok("ada", "AddSample", "Sample", container=puck, position="2", kind="mx-crystal", name="grid_xtal",
+           attributes={"protein_acronym": "lyso", "space_group": "P212121"})
+    grid = api.ok("ada", "ContainerGrid", "Container", barcode=puck)
+    assert (grid["barcode"], grid["type"], grid["dewar"]["barcode"]) == (puck, "unipuck", trip.dewar)
+    assert [(s["position"], s["name"], s["attributes"]["space_group"]) for s in grid["samples"]] \
+        == [("2", "grid_xtal", "P212121")]
+    api.refused("dorothy", "ContainerGrid", "UnknownBarcodeError", barcode=puck)
+
+
 @case("ShipmentHistory")
 def _(api: Api) -> None:
     trip = sent(api)

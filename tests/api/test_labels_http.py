@@ -30,8 +30,11 @@ def test_a_member_downloads_labels_that_scan_and_a_stranger_gets_not_found(serve
         assert foreign.json()["error"].replace(shipment["id"], "X") == missing.json()["error"].replace(
             "00000000-0000-0000-0000-000000000000", "X")
         assert "mx23694" not in foreign.text and "Efflux" not in foreign.text
-    unsigned = httpx.get(f"{server.url}/shipments/{shipment['id']}/labels")  # a browser: sent to sign in first
+    unsigned = httpx.get(f"{server.url}/shipments/{shipment['id']}/labels",  # a browser: sent to sign in first
+                         headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert unsigned.status_code == 303 and unsigned.headers["location"].startswith("/login?next=")
+    curl = httpx.get(f"{server.url}/shipments/{shipment['id']}/labels")  # curl or a script: told, not redirected
+    assert curl.status_code == 401 and "sign in first" in curl.json()["error"]
     assert httpx.get(f"{server.url}/shipments/{shipment['id']}/labels",
                      headers={"accept": "application/json"}).status_code == 401
     history = server.gql("ada", "query($id: ID!) { shipment(id: $id) { ... on Shipment { history { event actor } } } }",
