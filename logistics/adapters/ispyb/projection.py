@@ -398,8 +398,12 @@ class _Writer:
                 self.conn.execute(delete(ids).where(tuple_(ids.c.kind, ids.c.key).in_(keys[start:start + 500])))
             self.conn.execute(insert(ids), [dict(kind=k, key=key, ispyb_id=v) for (k, key), v in changed.items()])
             self.p._ids.update(changed)
-        if self.own_history:
-            self.conn.execute(insert(own_history), [dict(history_id=h) for h in self.own_history])
+        if self.own_history:  # a careful replay may claim rows an earlier batch already claimed
+            known = set(self.conn.execute(select(own_history.c.history_id).where(
+                own_history.c.history_id.in_(self.own_history))).scalars())
+            fresh = sorted(set(self.own_history) - known)
+            if fresh:
+                self.conn.execute(insert(own_history), [dict(history_id=h) for h in fresh])
         if self.placed:
             self.conn.execute(delete(placed).where(placed.c.container_id.in_(list(self.placed))))
             self.conn.execute(insert(placed), [dict(container_id=k, beamline=b, position=pos)
@@ -635,12 +639,24 @@ class _Writer:
             if container_id is not None:
                 rows.append(dict(containerId=container_id, blTimeStamp=h["blTimeStamp"], status=h["status"],
                                  location=h["location"], beamlineName=h["beamlineName"]))
+        already: list[int] = []
         if self.careful and rows:
-            have = Counter(tuple(r) for r in self.ix.execute(select(
-                H.c.containerId, H.c.blTimeStamp, H.c.status, H.c.location, H.c.beamlineName).where(
-                H.c.containerId.in_({r["containerId"] for r in rows}))))
-            rows = not_had(rows, have, ("containerId", "blTimeStamp", "status", "location", "beamlineName"))
-        self.own_history = self.p.insert_rows(self.ix, H, rows) if rows else []
+            # A batch ISPyB committed before we could: its rows are there, and still ours. They are
+            # claimed as our own history, or the read-back would take them for the beamline's
+            # loads and record them again (seen after a SIGKILL: 9 Loaded events by ispyb:i03).
+            key = ("containerId", "blTimeStamp", "status", "location", "beamlineName")
+            ids_of: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+            for r in self.ix.execute(select(H.c.containerHistoryId, H.c.containerId, H.c.blTimeStamp, H.c.status,
+                                            H.c.location, H.c.beamlineName).where(
+                    H.c.containerId.in_({r["containerId"] for r in rows})).order_by(H.c.containerHistoryId)):
+                ids_of[tuple(r[1:])].append(r[0])
+            have = Counter({k: len(v) for k, v in ids_of.items()})
+            missing = not_had(rows, Counter(have), key)
+            for k, count in (Counter(tuple(r[c] for c in key) for r in rows)
+                             - Counter(tuple(r[c] for c in key) for r in missing)).items():
+                already.extend(ids_of[k][-count:])  # the newest of each: the batch that was cut off
+            rows = missing
+        self.own_history = [*already, *(self.p.insert_rows(self.ix, H, rows) if rows else [])]
 
     # --- BLSample, Crystal, Protein, DiffractionPlan ------------------------------------------
     def samples(self, work: Work) -> None:
