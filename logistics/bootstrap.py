@@ -19,6 +19,10 @@ from logistics.domain.by import SYSTEM, By
 from logistics.service_layer.application import Logistics
 from logistics.service_layer.feed import Feed
 from logistics.adapters.notifying import Notifications
+from logistics.adapters.outbox import OutboxStore
+from logistics.service_layer.access import Principal
+from logistics.service_layer.session import Session
+from logistics.service_layer.subscriptions import Subscriptions
 from logistics.views import Views
 
 PROJECT_EVERY = 0.02  # seconds between a server's background projection batches
@@ -32,7 +36,12 @@ class System:
     database: Database
     accounts: Accounts
     feed: Feed
-    notifications: Notifications | None = None  # the e-mail outbox (adapters/notifying.py)
+    notifications: Notifications | None = None  # the e-mail outbox's background work (adapters/notifying.py)
+    subscriptions: Subscriptions | None = None  # who receives what, over the outbox store (service_layer)
+
+    def session(self, principal: Principal) -> Session:
+        """The one door for this principal, wired to this system's read model and notifications."""
+        return Session(self.app, self.views, principal, notifications=self.subscriptions)
 
     def project_in_background(self, every: float = PROJECT_EVERY) -> None:
         """For a server: commands return once their events are durable, and a thread of this
@@ -67,13 +76,16 @@ def bootstrap(url: str | None = None) -> System:
         app.on_recorded = projection.wait_for
         views = Views(app, engine, before_read=projection.wait_for_head)  # read-your-writes, whoever wrote
         accounts = Accounts(writer)
-        notifications = Notifications(app, engine, writer, accounts)
+        outbox = OutboxStore(engine, writer)
+        subscriptions = Subscriptions(app, outbox, person_of_account=lambda account_id: accounts.get(account_id).person_id)
+        notifications = Notifications(app, engine, writer, outbox, subscriptions)
         app.proposals_of_person = views.proposals_of_person
         app.erasers = {"accounts disabled": lambda person_id, _found: accounts.disable_person(person_id),
                        "outbox messages purged": outbox_purger(writer),
                        "log lines purged": log_purger(os.environ.get(LOG_FILE_VAR))}
     return System(app=app, projection=projection, views=views, database=database, accounts=accounts,
-                  feed=Feed(app, views), notifications=notifications)
+                  feed=Feed(app, views), notifications=notifications,
+                  subscriptions=subscriptions)
 
 
 def read_model_projection(url: str) -> Projection:

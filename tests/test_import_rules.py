@@ -6,6 +6,9 @@ breaks one fails here, naming the file, the line and the rule.
 - Only the service layer and the adapters (with bootstrap.py, which wires them, and views.py,
   the read model's queries) reach the event store's repository or the read model's tables.
 - Outside the service layer, nobody imports another module's `_`-prefixed names.
+- The service layer imports no adapter at module level (bootstrap.py hands adapters in); api/
+  imports no adapter at all; the notifications' send policy and subscriptions are the service
+  layer's: outside the adapters only the worker's round (`adapters.notifying.work`) is imported.
 """
 
 from __future__ import annotations
@@ -72,6 +75,37 @@ def test_nobody_outside_the_service_layer_imports_another_modules_private_names(
               if not path.startswith("logistics/service_layer/")
               for line, module, names in _imports(tree) if _within(module, ("logistics",))
               for name in names if name.startswith("_") and not name.startswith("__")]
+    assert not broken, broken
+
+
+def _top_level_imports(tree: ast.Module) -> Iterator[tuple[int, str, list[str]]]:
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield from _imports(ast.Module(body=[node], type_ignores=[]))
+
+
+def test_the_service_layer_is_handed_its_adapters_and_the_api_uses_none() -> None:
+    broken = [f"{path}:{line} imports {module} (take it through a port from bootstrap.py)"
+              for path, tree in _sources("logistics/service_layer")
+              for line, module, _ in _top_level_imports(tree) if _within(module, ("logistics.adapters",))]
+    broken += [f"{path}:{line} imports {module} (ask the Session)" for path, tree in _sources("logistics/api")
+               for line, module, _ in _imports(tree) if _within(module, ("logistics.adapters",))]
+    assert not broken, broken
+
+
+def test_who_receives_what_is_decided_in_the_service_layer_only() -> None:
+    """The notifications' policy (settings, the admin's outbox, whether a message goes) is reached
+    through the Session: outside the adapters and the composition root, the notifying adapter gives
+    only the worker's round, and nobody imports the outbox's tables."""
+    broken = []
+    for path, tree in _sources("logistics"):
+        if path.startswith(("logistics/adapters/", "logistics/bootstrap.py")):
+            continue
+        for line, module, names in _imports(tree):
+            if module == "logistics.adapters.notifying" and set(names) - {"work"}:
+                broken.append(f"{path}:{line} imports {', '.join(names)} from {module}")
+            if module == "logistics.adapters.outbox":
+                broken.append(f"{path}:{line} imports {module} (the outbox store is behind service_layer.ports)")
     assert not broken, broken
 
 

@@ -1,5 +1,6 @@
-"""Notifications at work: the outbox fed by its projection, the sender, the daily digest, the
-still-here check, and what each person chose to receive.
+"""Notifications at work: the outbox fed by its projection, the SMTP sender, the daily digest and
+the still-here check. What each person chose to receive and whether a message goes (the send
+policy) are the service layer's (`service_layer/subscriptions.py`); the sender asks it per message.
 
 `logistics worker` calls `work(system)` in its loop. Each call:
 
@@ -69,20 +70,18 @@ import os
 import socket
 import time
 import uuid
-import weakref
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from logistics.adapters import mailer as smtp
-from logistics.adapters.outbox import (DIGEST, FAILED, RETRYING, SENT, SKIPPED, STATUSES, Audiences,
-                                       NotificationProjection, OutboxStore, dewar_facts, rows_of, still_here, utc)
-from logistics.domain import identifiers as ids
+from logistics.adapters.outbox import (DIGEST, FAILED, RETRYING, SENT, SKIPPED, Audiences, NotificationProjection,
+                                       OutboxStore, dewar_facts, rows_of, still_here, utc)
 from logistics.domain.dewar import Dewar
-from logistics.domain.errors import AccessDenied, InvalidValue, NotFound, NotPermitted
+from logistics.domain.errors import InvalidValue
 from logistics.service_layer import notifications as n
-from logistics.service_layer.access import ADMIN, Principal
+from logistics.service_layer.subscriptions import Decision, Subscriptions, real_now
 
 logger = logging.getLogger("logistics.notifications")
 # An SMTP server's refusal often names the recipient ("550 <ada@lab.example>: no such user"); the
@@ -92,10 +91,6 @@ ADDRESS = re.compile(r"<?[^\s<>@\"'(),;:]+@[^\s<>@\"'(),;:]+>?")
 
 def redacted(error: str) -> str:
     return ADDRESS.sub("<address>", error)
-
-
-def real_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -140,40 +135,21 @@ class Config:
                    timezone=zone)
 
 
-@dataclass(frozen=True)
-class Decision:
-    action: str  # "send", "skip", "digest"
-    reason: str = ""
-    address: str | None = None
-    name: str | None = None
-
-
-_BY_APP: "weakref.WeakKeyDictionary[Any, Notifications]" = weakref.WeakKeyDictionary()
-
-
 class Notifications:
-    """The outbox and everything around it, for one database."""
+    """The outbox's background work for one database: the projection that makes messages, the
+    still-here check, the digests and the SMTP sender. Whether a message goes, and to whom, is the
+    service layer's `Subscriptions.decide` (`policy`); the store is `adapters/outbox.py`'s."""
 
-    def __init__(self, app: Any, engine: Any, writer: Any, accounts: Any, config: Config | None = None,
-                 clock: Callable[[], datetime] = real_now):
-        self.app, self.accounts = app, accounts
+    def __init__(self, app: Any, engine: Any, writer: Any, store: OutboxStore, policy: Subscriptions,
+                 config: Config | None = None, clock: Callable[[], datetime] = real_now):
+        self.app, self.store, self.policy = app, store, policy
         self.config = config or Config.from_environment()
         self.clock = clock
         self.projection = NotificationProjection(app, engine, writer)
-        self.store = OutboxStore(engine, writer)
         self.audiences = Audiences(app)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._smtp: smtp.SmtpSettings | None = None
         self._last_checks = float("-inf")
-        _BY_APP[app] = self
-
-    @classmethod
-    def of(cls, app: Any) -> "Notifications":
-        """The notifications wired to this application by `bootstrap`."""
-        try:
-            return _BY_APP[app]
-        except KeyError:
-            raise RuntimeError("notifications are not wired to this application: use logistics.bootstrap") from None
 
     def configure(self, **changes: Any) -> None:
         """Change the configuration (e.g. `smtp_url`, `stale_days`, `lease_seconds`)."""
@@ -294,41 +270,8 @@ class Notifications:
         return 0  # not settled: it comes back
 
     def decide(self, row: Mapping[str, Any], choices: Mapping[tuple[str, str], str], now: datetime) -> Decision:
-        """Whether a message goes now, into the digest, or not at all, and to which address."""
-        if row["kind"] != n.DAILY_DIGEST:
-            delivery = n.choose(row["kind"], row["proposal"], row["audience"], choices)
-            if delivery == n.OFF:
-                return Decision("skip", "unsubscribed")
-            still = self._still_entitled(row)
-            if still:
-                return Decision("skip", still)
-            if delivery == n.DIGEST:
-                return Decision("digest")
-        try:
-            details = self.app.person_details(row["recipient"])
-        except NotFound:
-            return Decision("skip", "the recipient is not a known person")
-        if details.get("erased"):
-            return Decision("skip", "the recipient's personal data was erased")
-        if not details.get("email"):
-            return Decision("skip", "the recipient has no e-mail address")
-        return Decision("send", address=details["email"], name=details.get("name"))
-
-    def _still_entitled(self, row: Mapping[str, Any]) -> str:
-        """Why someone told because of a proposal or a role may no longer be told ('' if they may)."""
-        if row["audience"] in n.PROPOSAL_AUDIENCES:
-            try:
-                members = self.app.proposal(row["proposal"]).members if row["proposal"] else {}
-            except NotFound:
-                members = {}
-            if row["recipient"] not in members:
-                return f"no longer a member of {row['proposal']}"
-        role = {n.STORES: "stores", n.LOCAL_CONTACT: "beamline"}.get(row["audience"])
-        if role:
-            with self.store.engine.connect() as conn:
-                if row["recipient"] not in self.audiences.staff(conn).get(role, frozenset()):
-                    return f"no longer has a {role} account"
-        return ""
+        """The service layer's send policy (`Subscriptions.decide`) for one claimed row."""
+        return self.policy.decide(row, choices)
 
     def _message(self, settings: smtp.SmtpSettings, row: Mapping[str, Any], decision: Decision,
                  now: datetime) -> Any:
@@ -344,84 +287,7 @@ class Notifications:
     def _digest_items(self, digest_id: int) -> list[dict[str, Any]]:
         return self.store.digest_items(digest_id)
 
-    # --- looking (admins) ---------------------------------------------------------------------------
-    def outbox(self, principal: Principal, status: str | None = None, first: int = 100) -> list[dict[str, Any]]:
-        """The outbox's rows, newest first: admins only (it shows who is told what)."""
-        if ADMIN not in principal.roles:
-            raise AccessDenied(f"the outbox is for admins; {principal.name} has "
-                               f"{', '.join(sorted(principal.roles)) or 'no role'}")
-        if status is not None and status not in STATUSES:
-            raise InvalidValue(f"outbox status {status!r} is not valid: expected one of {', '.join(STATUSES)}")
-        return self.store.rows(status=status, limit=max(1, min(int(first), 1000)))
-
-    # --- subscriptions ---------------------------------------------------------------------------------
-    def person_of(self, principal: Principal) -> str | None:
-        try:
-            return self.accounts.get(principal.account_id).person_id
-        except NotFound:
-            return None
-
-    def settings(self, principal: Principal) -> list[dict[str, Any]]:
-        """What the principal's person receives: every kind their roles can receive, for all their proposals
-        (proposal None) and for each one, with the delivery in force and whether it is their role's default."""
-        person = self.person_of(principal)
-        if person is None:
-            return []
-        choices = self.store.settings_of([person])[person]
-        entries: dict[tuple[str, str | None], dict[str, Any]] = {}
-        for role, kinds in n.kinds_for_roles(principal.roles).items():
-            audience = n.ROLE_AUDIENCE[role]
-            proposals: list[str | None] = [None, *sorted(principal.proposals)] if role == "member" else [None]
-            for kind in kinds:
-                for proposal in proposals:
-                    if (kind, proposal) not in entries:
-                        entries[(kind, proposal)] = self._entry(kind, proposal, audience, choices)
-        return list(entries.values())
-
-    @staticmethod
-    def _entry(kind: str, proposal: str | None, audience: str, choices: Mapping[tuple[str, str], str]) -> dict[str, Any]:
-        chosen = (proposal and (kind, proposal) in choices) or (kind, n.ANY_PROPOSAL) in choices
-        return {"kind": kind, "proposal": proposal, "delivery": n.choose(kind, proposal, audience, choices),
-                "is_default": not chosen}
-
-    def set_setting(self, principal: Principal, kind: str, proposal: str | None, delivery: str) -> dict[str, Any]:
-        """The principal's person chooses how (or whether) to receive a kind of message, for one proposal or all."""
-        if kind not in n.KINDS:
-            raise InvalidValue(f"kind of message {kind!r} is not valid: expected one of {', '.join(n.KINDS)}")
-        if delivery not in n.DELIVERIES:
-            raise InvalidValue(f"delivery {delivery!r} is not valid: expected one of {', '.join(n.DELIVERIES)}")
-        code = None
-        if proposal is not None and proposal.strip() not in ("", n.ANY_PROPOSAL):
-            code = ids.proposal_code(proposal)
-            if not principal.sees(code):
-                raise NotFound(f"proposal {code!r} is not registered")  # a foreign proposal looks like none
-            self.app.proposal(code)
-        person = self.person_of(principal)
-        if person is None:
-            raise NotPermitted(f"{principal.name} is not linked to a person, so it receives no e-mail")
-        self.store.choose(person, kind, code, delivery, self.clock())
-        roles = n.kinds_for_roles(principal.roles)
-        audience = next((n.ROLE_AUDIENCE[r] for r, kinds in roles.items() if kind in kinds), n.MEMBER)
-        return self._entry(kind, code, audience, self.store.settings_of([person])[person])
-
 
 def work(system: Any, until_idle: bool = False) -> int:
     """The worker's notifications round (see the module's docstring); returns how much was done."""
     return system.notifications.work(until_idle=until_idle)
-
-
-def outbox_listing(system: Any, status: str | None, limit: int) -> tuple[list[dict[str, Any]], str]:
-    """The outbox for `logistics outbox`: the rows, and the same as lines of text."""
-    notifications: Notifications = system.notifications
-    rows = notifications.store.rows(status=status, limit=limit)
-    counts = notifications.store.counts()
-    lines = ["OUTBOX " + (", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty")]
-    if notifications.smtp is None:
-        lines.append(f"  (no {smtp.SMTP_URL_VAR}: nothing is sent; messages wait)")
-    for r in rows:
-        when = (r["sent_at"] or r["next_attempt_at"] or r["created_at"])
-        detail = r["last_error"] or r["note"] or ""
-        lines.append(f"  {r['id']:>6} {r['status']:<9} {r['kind']:<22} {r['barcode'] or '-':<26} to {r['recipient']} "
-                     f"attempts {r['attempts']} {when:%Y-%m-%d %H:%M}{'  ' + detail if detail else ''}")
-    return rows, "\n".join(lines)
-

@@ -43,13 +43,14 @@ from logistics.domain import facets as f
 from logistics.domain.errors import NotFound
 from logistics.service_layer import notifications as n
 from logistics.service_layer import sentences
+from logistics.service_layer.subscriptions import audience
 
 metadata = MetaData()
 S = String(120)
 
-PENDING, SENDING, RETRYING, SENT, SKIPPED, DIGEST, DIGESTED, FAILED = (
-    "pending", "sending", "retrying", "sent", "skipped", "digest", "digested", "failed")
-STATUSES = (PENDING, SENDING, RETRYING, SENT, SKIPPED, DIGEST, DIGESTED, FAILED)
+# The statuses are the service layer's words (notifications.py); a row's "digest" status is DIGEST here.
+PENDING, SENDING, RETRYING, SENT, SKIPPED, DIGEST, DIGESTED, FAILED = n.OUTBOX_STATUSES
+STATUSES = n.OUTBOX_STATUSES
 
 outbox = Table(
     "nt_outbox", metadata,
@@ -107,12 +108,14 @@ def still_here(dewar: Any) -> bool:
 
 
 class Audiences:
-    """Who might be told about a dewar: its proposal's members and lab contact, and the staff."""
+    """Who might be told about a dewar: the staff from the accounts table; the rule of who else
+    (members, the lab contact) is the service layer's (`subscriptions.audience`)."""
 
     def __init__(self, app: Any):
         self.app = app
 
-    def staff(self, conn: Connection) -> dict[str, frozenset[str]]:
+    @staticmethod
+    def staff(conn: Connection) -> dict[str, frozenset[str]]:
         """Person ids of enabled personal accounts, by role."""
         a = account_tables.accounts
         rows = conn.execute(select(a.c.person_id, a.c.roles).where(
@@ -125,25 +128,7 @@ class Audiences:
 
     def of(self, conn: Connection, proposal: str | None, shipment_id: Any, staff: Mapping[str, frozenset[str]] | None
            = None) -> n.Audience:
-        members: frozenset[str] = frozenset()
-        lab_contact = None
-        if proposal:
-            try:
-                p = self.app.proposal(proposal)
-            except NotFound:  # an unknown proposal has nobody to tell
-                p = None
-            if p is not None:
-                members = frozenset(p.members)
-                if shipment_id:
-                    try:
-                        contact = self.app.shipment(shipment_id).sending_contact
-                    except NotFound:
-                        contact = None
-                    if contact and contact in p.lab_contacts:
-                        lab_contact = p.lab_contacts[contact]["person"]
-        staff = staff if staff is not None else self.staff(conn)
-        return n.Audience(members=members, lab_contact=lab_contact, stores=staff.get("stores", frozenset()),
-                          local_contacts=staff.get("beamline", frozenset()))
+        return audience(self.app, proposal, shipment_id, staff if staff is not None else self.staff(conn))
 
 
 def rows_of(notices: Iterable[n.Notice], position: int, now: datetime, barcode: str | None,
@@ -266,7 +251,8 @@ class NotificationProjection(TrackingProjection):
 
 
 class OutboxStore:
-    """The outbox's SQL: adding, claiming, finishing and listing rows; settings; trips."""
+    """The outbox's SQL: adding, claiming, finishing and listing rows; settings; trips. The service
+    layer sees it through the `service_layer.ports.OutboxStore` protocol."""
 
     def __init__(self, engine: Engine, writer: Engine):
         self.engine, self.writer = engine, writer
@@ -377,6 +363,11 @@ class OutboxStore:
                                                 settings.c.proposal == key))
             conn.execute(insert(settings).values(subject=subject, kind=kind, proposal=key, delivery=delivery,
                                                  updated_at=now))
+
+    def staff(self) -> dict[str, frozenset[str]]:
+        """Person ids of the enabled personal staff accounts, by role."""
+        with self.engine.connect() as conn:
+            return Audiences.staff(conn)
 
     # --- looking ---------------------------------------------------------------------------------
     def rows(self, status: str | None = None, limit: int = 100, kind: str | None = None,

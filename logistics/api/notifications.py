@@ -1,6 +1,7 @@
 """GraphQL for notifications: what the signed-in person receives (and changing it), and the outbox for admins.
 
-Thin: each resolver calls `adapters.notifying.Notifications` and turns a refusal into a Problem.
+Thin: each resolver calls the Session's notification methods (which decide who may ask) and turns a
+refusal into a Problem.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import strawberry
 from logistics.api.errors import PROBLEMS, problem
 from logistics.domain.errors import DomainError
 from logistics.service_layer import notifications as n
-from logistics.adapters.notifying import Notifications
 
 
 @strawberry.enum(description="A kind of message the tracker sends.")
@@ -97,30 +97,24 @@ NotificationSettingResult = Annotated[Union[(NotificationSetting, *PROBLEMS)],
 OutboxResult = Annotated[Union[(OutboxPage, *PROBLEMS)], strawberry.union("OutboxResult")]
 
 
-def _service(info: strawberry.Info) -> Notifications:
-    return Notifications.of(info.context.session.app)
-
-
 async def settings(info: strawberry.Info) -> list[NotificationSetting]:
-    principal = info.context.session.principal
-    entries = await info.context.run(_service(info).settings, principal)
+    entries = await info.context.run(info.context.session.notification_settings)
     return [NotificationSetting.of(e) for e in entries]
 
 
 async def set_setting(info: strawberry.Info, kind: NotificationKind, proposal: Optional[str],
                       delivery: Delivery) -> Any:
-    principal = info.context.session.principal
     try:
-        entry = await info.context.run(_service(info).set_setting, principal, kind.value, proposal, delivery.value)
+        entry = await info.context.run(info.context.session.set_notification_setting, kind.value, delivery.value,
+                                       proposal)
     except DomainError as e:
         return problem(e)
     return NotificationSetting.of(entry)
 
 
 async def outbox(info: strawberry.Info, status: Optional[OutboxStatus], first: int) -> Any:
-    principal = info.context.session.principal
     try:
-        rows = await info.context.run(_service(info).outbox, principal, status.value if status else None, first)
+        rows = await info.context.run(info.context.session.outbox, status.value if status else None, first)
     except DomainError as e:
         return problem(e)
     return OutboxPage(messages=[OutboxMessage.of(r) for r in rows])

@@ -15,14 +15,14 @@ from tqdm import tqdm
 from logistics.adapters.database import ENV_VAR, DatabaseURLError
 from logistics.adapters.erasure_purge import configure_log_file
 from logistics.adapters.fixture_files import load_demo
-from logistics.adapters.outbox import STATUSES as OUTBOX_STATUSES
+from logistics.adapters.mailer import SMTP_URL_VAR
 from logistics.bootstrap import System, bootstrap, default_rebuild_jobs, register_reference_data
 from logistics.bootstrap import rebuild_read_model as rebuild_model
 from logistics.domain.by import By
 from logistics.domain.errors import DomainError
 from logistics.entrypoints.demo import load_demo as run_demo
 from logistics.service_layer.access import Principal
-from logistics.service_layer.session import Session
+from logistics.service_layer.notifications import OUTBOX_STATUSES
 
 # The command line is run by the facility's operators, on the server: it sees as an admin does.
 OPERATOR = Principal(account_id="cli", name="command line", roles=frozenset({"admin"}), station="cli")
@@ -178,7 +178,7 @@ def history(ctx: click.Context, barcode_or_id: str, output_format: str, output: 
             _audit_export(system, barcode_or_id.strip(), kind, entity_id, output_format, output)
             return
         events = system.app.history(entity_id)
-        Session(system.app, system.views, OPERATOR).tell(events, system.accounts.people)
+        system.session(OPERATOR).tell(events, system.accounts.people)
         lines = [f"{e['time'].isoformat(timespec='seconds')}  {e['sentence']}, by {e['who']}"
                  f"{' at ' + e['station'] if e['station'] and e['station'] != e['who'] else ''}" for e in events]
         _emit(events, as_json, "\n".join(lines))
@@ -312,7 +312,7 @@ def labels(ctx: click.Context, shipment: str, stock: str, label_format: str, out
     from logistics.service_layer.labelling import print_labels
 
     def action(system: System) -> None:
-        data = print_labels(Session(system.app, system.views, OPERATOR), LabelPrinter(), shipment, stock, label_format)
+        data = print_labels(system.session(OPERATOR), LabelPrinter(), shipment, stock, label_format)
         with open(output, "wb") as f:
             f.write(data)
         _emit({"file": output, "bytes": len(data), "stock": stock, "format": label_format}, as_json,
@@ -440,12 +440,26 @@ def worker(ctx: click.Context, interval: float, once: bool, ispyb_url: str | Non
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
-    from logistics.adapters.notifying import outbox_listing
-
     def action(system: System) -> None:
         rows, text = outbox_listing(system, status, limit)
         _emit(rows, as_json, text)
     _run(ctx, as_json, action)
+
+
+def outbox_listing(system: System, status: str | None, limit: int) -> tuple[list[dict[str, Any]], str]:
+    """The outbox for `logistics outbox`, through the Session as the operator: the rows, and the same as text."""
+    admin = system.session(OPERATOR)
+    rows = admin.outbox(status, limit)
+    counts = admin.outbox_counts()
+    lines = ["OUTBOX " + (", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty")]
+    if system.notifications is not None and system.notifications.smtp is None:
+        lines.append(f"  (no {SMTP_URL_VAR}: nothing is sent; messages wait)")
+    for r in rows:
+        when = (r["sent_at"] or r["next_attempt_at"] or r["created_at"])
+        detail = r["last_error"] or r["note"] or ""
+        lines.append(f"  {r['id']:>6} {r['status']:<9} {r['kind']:<22} {r['barcode'] or '-':<26} to {r['recipient']} "
+                     f"attempts {r['attempts']} {when:%Y-%m-%d %H:%M}{'  ' + detail if detail else ''}")
+    return rows, "\n".join(lines)
 
 
 @cli.group(help="Accounts: people, scanner stations and scripts.")
@@ -483,7 +497,7 @@ def user_add(ctx: click.Context, username: str, roles: tuple[str, ...], kind: st
             _fail(e.message, e.code, as_json)
 
     def action(system: System) -> None:
-        admin = Session(system.app, system.views, operator("cli:admin"))
+        admin = system.session(operator("cli:admin"))
         person_id = None
         if "member" in roles:
             if not (name and email and proposals):
@@ -537,7 +551,7 @@ def person_erase(ctx: click.Context, person_ref: str, yes: bool, as_json: bool) 
                 confirmed = False
             if not confirmed:
                 _fail("nothing erased: answer yes, or pass --yes", "cancelled", as_json)
-        report = Session(system.app, system.views, operator(f"cli:{getpass.getuser()}")).erase_person(person_id)
+        report = system.session(operator(f"cli:{getpass.getuser()}")).erase_person(person_id)
         _emit({"person_id": report.person_id, "erased_by": report.erased_by,
                "already_erased": report.already_erased, **report.purged}, as_json, report.sentence())
     _run(ctx, as_json, action)

@@ -69,7 +69,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         return principal
 
     async def op(request: Request, principal: Principal, name: str, **variables: Any) -> dict[str, Any]:
-        session = Session(system.app, system.views, principal)
+        session = system.session(principal)
         context = Context(session=session, loaders=Loaders(session), feed=system.feed, accounts=system.accounts)
         result = await schema.execute(OPS[name], variable_values=variables, context_value=context, operation_name=name)
         if result.errors:
@@ -127,7 +127,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
     async def stores(request: Request, me: Principal) -> dict[str, Any]:
         locations = (await op(request, me, "Locations"))["locations"]
         midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-        session = Session(system.app, system.views, me)
+        session = system.session(me)
         arrivals = await run_in_threadpool(session.arrived_since, midnight)
         feed, position = await run_in_threadpool(recent_feed, session)
         waiting = (await op(request, me, "DewarsAwaitingDispatch", first=200))["dewars"]["edges"]
@@ -204,7 +204,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         if not ctype.holds_samples:
             return None
         kinds = [k for k in catalogue.sample_kinds.values() if ctype.code in k.goes_into]
-        session = Session(system.app, system.views, me)
+        session = system.session(me)
         acronyms = await run_in_threadpool(session.protein_acronyms, found["proposal"])
         rows = {s["position"]: {"sample_name": s["name"], "sample_kind": s["kind"], **cells_of(s["attributes"] or {})}
                 for s in found["samples"]}
@@ -223,7 +223,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
             return RedirectResponse("/login", status_code=303)
         form = await request.form()
         source = request.path_params["id"]
-        session = Session(system.app, system.views, me)
+        session = system.session(me)
         try:
             new_id, notes = await run_in_threadpool(session.copy_shipment_layout, source, str(form.get("name", "")))
         except DomainError as e:
@@ -251,7 +251,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows) or len(rows) > 1000:
             return JSONResponse({"error": 'send {"rows": [{"position": ..., "sample_name": ..., ...}, ...]}'},
                                 status_code=400)
-        session = Session(system.app, system.views, me)
+        session = system.session(me)
         try:
             counts = await run_in_threadpool(session.fill_container, request.path_params["barcode"], rows)
         except GridRefused as e:
@@ -302,7 +302,7 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
             rows = read_spreadsheet(filename, content)
         except ValueError as e:
             return problem(request, me, title, str(e), 400, context={"links": back_link})
-        session = Session(system.app, system.views, me)
+        session = system.session(me)
         try:
             added = await run_in_threadpool(session.import_contents, dewar, rows)
         except ImportRefused as e:

@@ -32,7 +32,6 @@ from logistics.adapters.label_printer import LabelPrinter
 from logistics.domain.errors import DomainError
 from logistics.service_layer.labelling import print_labels, render_labels
 from logistics.service_layer.access import Principal
-from logistics.service_layer.session import Session
 from logistics.entrypoints import graphql_post
 from logistics.entrypoints.graphiql import offline_html
 from logistics.entrypoints.guard import Guard, Settings
@@ -164,7 +163,7 @@ class LogisticsGraphQL(GraphQL):
         return self.context(principal, request)
 
     def context(self, principal: Principal, request: HTTPConnection) -> Context:
-        session = Session(self.system.app, self.system.views, principal)
+        session = self.system.session(principal)
         return Context(session=session, loaders=Loaders(session), feed=self.system.feed,
                        accounts=self.system.accounts, request=request)
 
@@ -230,7 +229,7 @@ def create_app(system: System, settings: Settings | None = None) -> Guard:
         if principal is None:
             return RedirectResponse("/login", status_code=303)
         barcode = request.query_params.get("barcode", "").strip()
-        session = Session(system.app, system.views, principal)
+        session = system.session(principal)
         try:
             kind, _, row = await run_in_threadpool(session.resolve, barcode)
         except DomainError as e:
@@ -262,7 +261,7 @@ def create_app(system: System, settings: Settings | None = None) -> Guard:
                 return JSONResponse({"error": "sign in first: a session cookie from /login, or an API token "
                                               "(Authorization: Bearer ...)"}, status_code=401)
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-        session = Session(system.app, system.views, principal)
+        session = system.session(principal)
         choice = request.query_params
         if request.method == "POST":
             form = await request.form()

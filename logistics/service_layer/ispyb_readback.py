@@ -29,7 +29,7 @@ class BeamlineSoftware(Principal):
 def beamline_session(system: Any, beamline: str) -> Session:
     principal = BeamlineSoftware(account_id=f"ispyb:{beamline}", name=f"beamline software at {beamline} (via ISPyB)",
                                  roles=frozenset({BEAMLINE}), station=beamline)
-    return Session(system.app, system.views, principal)
+    return system.session(principal)
 
 
 def apply_fact(system: Any, fact: Any) -> str | None:

@@ -1,7 +1,8 @@
 """Who is told what: the rules from events to messages, the default subscriptions, and the text.
 
-Pure: plain values in, plain values out. No database, no SMTP (see `notifying.py` for the
-projection that feeds the outbox, the sender and the digest).
+Pure: plain values in, plain values out. No database, no SMTP (`subscriptions.py` applies these
+rules to what each person chose; `adapters/outbox.py` is the projection that feeds the outbox and
+`adapters/notifying.py` the sender and the digest).
 
 The rules
 ---------
@@ -17,7 +18,8 @@ The rules
 | still at the facility N days after its last use | `dewar-stale` | the proposal's members, and stores |
 
 * **Members** are the persons in `Proposal.members` when the message is made (not when the
-  event happened: someone removed from a proposal in between is not told; see notifying.py).
+  event happened: someone removed from a proposal in between is not told; see
+  `subscriptions.Subscriptions.still_entitled`).
 * **Local contacts** are the accounts with the `beamline` role: the tracker does not yet know
   which beamline scientist looks after which proposal, so every beamline account is a local
   contact. When proposals get named local contacts, only `Audience.local_contacts` changes.
@@ -70,6 +72,11 @@ MEMBER, LAB_CONTACT, STORES, LOCAL_CONTACT = "member", "lab-contact", "stores", 
 PROPOSAL_AUDIENCES = (MEMBER, LAB_CONTACT)  # told because of a proposal: must still be in it when sent
 
 DEFAULT_STALE_DAYS = 14
+
+# --- where a message stands in the outbox (adapters/outbox.py says what each means) -----------------
+PENDING, SENDING, RETRYING, SENT, SKIPPED, DIGESTING, DIGESTED, FAILED = (
+    "pending", "sending", "retrying", "sent", "skipped", "digest", "digested", "failed")
+OUTBOX_STATUSES = (PENDING, SENDING, RETRYING, SENT, SKIPPED, DIGESTING, DIGESTED, FAILED)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,11 @@ from logistics.service_layer.application import Logistics
 
 
 class Session:
-    def __init__(self, app: Logistics, views: Any, principal: Principal):
+    def __init__(self, app: Logistics, views: Any, principal: Principal, notifications: Any = None):
+        """`notifications`: the `subscriptions.Subscriptions` bootstrap wired to the outbox store
+        (`System.session(principal)` passes it); without it, the notification methods refuse."""
         self.app, self.views, self.principal = app, views, principal
+        self._notifications = notifications
 
     # --- visibility ------------------------------------------------------------------------
     def _hidden_barcode(self, barcode: str) -> UnknownBarcode:
@@ -447,6 +450,44 @@ class Session:
         for r in rows:
             r["where_text"] = where_words(r["where_kind"], r["where_code"], self._location_names())
         return rows
+
+    # --- notifications ---------------------------------------------------------------------
+    def _subscriptions(self) -> Any:
+        if self._notifications is None:
+            raise RuntimeError("this session has no notifications: build it with System.session(principal)")
+        return self._notifications
+
+    @allowed(EVERYONE)
+    def notification_settings(self) -> list[dict[str, Any]]:
+        """What the principal's own person receives, per kind and for each of their proposals (or all):
+        nobody reads or changes another person's choices."""
+        return self._subscriptions().settings(self.principal)
+
+    @allowed(EVERYONE)
+    def set_notification_setting(self, kind: str, delivery: str, proposal: str | None = None) -> dict[str, Any]:
+        """The principal's own person chooses how (or whether) to receive a kind of message, for one of
+        the proposals they see (another proposal's is as unknown as one that does not exist) or all."""
+        from logistics.domain.identifiers import proposal_code
+        from logistics.service_layer.notifications import ANY_PROPOSAL
+        subscriptions = self._subscriptions()
+        subscriptions.check_choice(kind, delivery)
+        code = None
+        if proposal is not None and proposal.strip() not in ("", ANY_PROPOSAL):
+            code = proposal_code(proposal)
+            if not self.principal.sees(code):
+                raise NotFound(f"proposal {code!r} is not registered")
+            self.app.proposal(code)
+        return subscriptions.choose(self.principal, kind, code, delivery)
+
+    @allowed(ADMIN)
+    def outbox(self, status: str | None = None, first: int = 100) -> list[dict[str, Any]]:
+        """The outbox's rows, newest first: admins only (it shows who is told what)."""
+        return self._subscriptions().outbox(status, first)
+
+    @allowed(ADMIN)
+    def outbox_counts(self) -> dict[str, int]:
+        """How many of the outbox's messages stand in each status: admins only."""
+        return self._subscriptions().outbox_counts()
 
     @allowed(EVERYONE)
     def changer_map(self, instrument: str,

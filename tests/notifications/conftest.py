@@ -157,10 +157,9 @@ class Facility:
         from logistics.api.schema import schema
         from logistics.api.types import Context, Loaders
         from logistics.entrypoints.web import principal_of
-        from logistics.service_layer.session import Session
 
         account = self.system.accounts.by_username(username)
-        session = Session(self.app, self.system.views, principal_of(self.system, account, "web"))
+        session = self.system.session(principal_of(self.system, account, "web"))
         context = Context(session=session, loaders=Loaders(session), feed=self.system.feed,
                           accounts=self.system.accounts)
         query = operations()[operation].text

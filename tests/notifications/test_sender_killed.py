@@ -7,7 +7,7 @@ The server is slow before it accepts (its 250 reply to DATA), as a real one is, 
 while the server holds the message, so the message in flight was never accepted; it goes again once
 its lease expires. The server triggers the kill itself, so that a loaded machine cannot move it into
 the one window no SMTP client can close (after the server's 250 and before the `sent` mark commits),
-which is documented in logistics/service_layer/notifying.py."""
+which is documented in logistics/adapters/notifying.py."""
 
 from __future__ import annotations
 
