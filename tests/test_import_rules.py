@@ -109,6 +109,26 @@ def test_who_receives_what_is_decided_in_the_service_layer_only() -> None:
     assert not broken, broken
 
 
+def _principal_sees(tree: ast.Module) -> Iterator[int]:
+    """Lines that ask a principal directly whether it sees a proposal (`principal.sees`, `x.principal.sees`)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "sees":
+            owner = node.value
+            if (isinstance(owner, ast.Name) and owner.id == "principal") or \
+                    (isinstance(owner, ast.Attribute) and owner.attr == "principal"):
+                yield node.lineno
+
+
+def test_the_visibility_rule_is_applied_by_the_session_only() -> None:
+    """`Session.sees` / `Session.visible` are the one place the proposal rule is applied, so that a new
+    query cannot forget it: nobody else asks a principal directly."""
+    broken = [f"{path}:{line} asks principal.sees (use the Session's sees/visible or a Session method)"
+              for path, tree in _sources("logistics")
+              if path not in ("logistics/service_layer/session.py", "logistics/service_layer/access.py")
+              for line in _principal_sees(tree)]
+    assert not broken, broken
+
+
 def test_the_rules_see_a_reach_around(tmp_path: Path) -> None:
     """The checks above find what they look for (so that passing means something)."""
     tree = ast.parse("from logistics.views import _where\nfrom logistics.adapters.read_model import dewars\n"
@@ -116,6 +136,9 @@ def test_the_rules_see_a_reach_around(tmp_path: Path) -> None:
     modules = [module for _, module, _ in _imports(tree)]
     assert modules == ["logistics.views", "logistics.adapters.read_model", "sqlalchemy"]
     assert [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "repository"] == [5]
+    looks = ast.parse("def f(ctx, principal, rows):\n    a = ctx.session.principal.sees(rows[0])\n"
+                      "    return [r for r in rows if principal.sees(r)] and ctx.session.sees(a)\n")
+    assert list(_principal_sees(looks)) == [2, 3]
 
 
 def test_every_benchmark_still_imports_what_it_names() -> None:

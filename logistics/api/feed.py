@@ -29,10 +29,9 @@ class Subscription:
     async def events(self, info: strawberry.Info, proposal: Optional[str] = None, location: Optional[str] = None,
                      instrument: Optional[str] = None) -> AsyncGenerator[FeedEvent, None]:
         ctx: Context = info.context
-        feed = ctx.feed
-        position = await ctx.run(feed.head)
+        position = await ctx.run(ctx.session.feed_head)
         while True:
-            items, position = await ctx.run(feed.read, ctx.session.principal, position)
+            items, position = await ctx.run(ctx.session.feed, position)
             for item in items:
                 if proposal and item.proposal != proposal.strip().lower():
                     continue

@@ -35,15 +35,16 @@ def _by_key(rows: list[dict[str, Any]], key: str, keys: list[str], many: bool) -
     return [grouped.get(k, []) if many else (grouped[k][0] if grouped.get(k) else None) for k in keys]
 
 
-# Each loader: what reads its rows (from the views), the key they are grouped by, many per key.
-LOADERS: dict[str, tuple[Callable[[Any], Callable[[list[str]], list[dict[str, Any]]]], str, bool]] = {
-    "dewar": (lambda views: partial(views.rows, "dewar"), "id", False),
-    "shipment": (lambda views: partial(views.rows, "shipment"), "id", False),
-    "container": (lambda views: partial(views.rows, "container"), "id", False),
-    "containers_of_dewar": (lambda views: views.containers_in, "dewar_id", True),
-    "children": (lambda views: views.children_of, "parent_id", True),
-    "samples_of_container": (lambda views: views.samples_in, "container_id", True),
-    "dewars_of_shipment": (lambda views: views.dewars_of_shipments, "shipment_id", True),
+# Each loader: the Session's batch question that reads its rows (only those the principal may see),
+# the key they are grouped by, many per key.
+LOADERS: dict[str, tuple[Callable[[Session], Callable[[list[str]], list[dict[str, Any]]]], str, bool]] = {
+    "dewar": (lambda session: partial(session.rows, "dewar"), "id", False),
+    "shipment": (lambda session: partial(session.rows, "shipment"), "id", False),
+    "container": (lambda session: partial(session.rows, "container"), "id", False),
+    "containers_of_dewar": (lambda session: session.containers_in, "dewar_id", True),
+    "children": (lambda session: session.children_of, "parent_id", True),
+    "samples_of_container": (lambda session: session.samples_in, "container_id", True),
+    "dewars_of_shipment": (lambda session: session.dewars_of_shipments, "shipment_id", True),
 }
 
 
@@ -58,17 +59,13 @@ class Loaders:
         if name not in LOADERS:
             raise AttributeError(name)
         fetch, key, many = LOADERS[name]
-        loader = self._loader(fetch(self.session.views), key, many)
+        loader = self._loader(fetch(self.session), key, many)
         setattr(self, name, loader)
         return loader
 
     def _loader(self, fetch: Callable[[list[str]], list[dict[str, Any]]], key: str, many: bool) -> DataLoader:
-        principal = self.session.principal
-
         async def load(keys: list[str]) -> list[Any]:
-            rows = await in_thread(fetch, keys)
-            visible = [r for r in rows if principal.sees(r.get("proposal"))]
-            return _by_key(visible, key, keys, many)
+            return _by_key(await in_thread(fetch, keys), key, keys, many)
         return DataLoader(load_fn=load)
 
 

@@ -139,8 +139,8 @@ def build_pages(system: System, authenticate: Callable[[System, Request], Princi
     def recent_feed(session: Session, shown: int = 20, looked_at: int = 400) -> tuple[list[dict[str, Any]], int]:
         """The live feed as it would have been: the last events this principal may see, newest
         first, among the last `looked_at` recorded (a bounded read), and where the feed goes on from."""
-        head = system.feed.head()
-        items, _ = system.feed.read(session.principal, max(0, head - looked_at), limit=looked_at)
+        head = session.feed_head()
+        items, _ = session.feed(max(0, head - looked_at), limit=looked_at)
         events = [item.event for item in items[-3 * shown:]][::-1]
         session.tell(events, system.accounts.people)
         told: list[dict[str, Any]] = []

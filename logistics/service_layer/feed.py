@@ -5,9 +5,7 @@ the entity's barcode, proposal, location and instrument, and filtered by what th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from logistics.service_layer.access import Principal
+from typing import Any, Callable
 
 ENTITIES = {"Dewar": "dewar", "Container": "container", "Sample": "sample", "Shipment": "shipment"}
 
@@ -31,8 +29,9 @@ class Feed:
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
-    def read(self, principal: Principal, after: int, limit: int = 200) -> tuple[list[FeedItem], int]:
-        """Items after a position, and the position to continue from."""
+    def read(self, sees: Callable[[str | None], bool], after: int, limit: int = 200) -> tuple[list[FeedItem], int]:
+        """Items after a position whose proposal `sees` (the Session's visibility rule: `Session.feed`),
+        and the position to continue from."""
         notifications = self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
         decoded = []
         wanted: dict[str, set[str]] = {}  # the entities to read, by kind: one query each
@@ -46,7 +45,7 @@ class Feed:
         items = []
         for n, event, kind in decoded:
             row = rows.get(str(n.originator_id))
-            if row is None or not principal.sees(row.get("proposal")):
+            if row is None or not sees(row.get("proposal")):
                 continue
             data = self.app.describe(event)
             items.append(FeedItem(position=n.id, entity_type=kind, entity_id=str(n.originator_id),

@@ -51,14 +51,8 @@ def find_shipment(session: Session, text: str) -> str:
         pass
     if "/" in text:
         proposal, name = text.split("/", 1)
-        missing = NotFound(f"proposal {proposal.strip().lower()} has no shipment named {name.strip()!r}")
-        try:
-            shipment_id = str(session.app.find_shipment(proposal, name))
-            session.entity("shipment", shipment_id)
-        except NotFound:
-            raise missing from None  # the same answer whether it is missing or someone else's
-        return shipment_id
-    rows = [r for r in session.views.shipments_named(text) if session.principal.sees(r["proposal"])]
+        return session.shipment_named(proposal, name)
+    rows = session.shipments_named(text)
     if not rows:
         raise NotFound(f"there is no shipment {text!r}: give its id, or PROPOSAL/NAME")
     if len(rows) > 1:
@@ -67,48 +61,23 @@ def find_shipment(session: Session, text: str) -> str:
     return rows[0]["id"]
 
 
-def _contact(session: Session, proposal: str, contact_id: str | None) -> tuple[str, list[str]]:
-    if not contact_id:
-        return "", []
-    p = session.app.proposal(proposal)
-    contact = p.lab_contacts.get(contact_id)
-    if contact is None:
-        return "", []
-    person = session.app.person_details(contact["person"])
-    address = session.app.sealer.open(contact["address"])
-    if person.get("erased") or address.get("erased"):
-        return "(erased)", []
-    lines = [*address.get("lines", []), address.get("country", "")]
-    return person.get("name", ""), [line for line in lines if line]
-
-
 def gather(session: Session, shipment_id: str, printing: bool = False) -> ShipmentLabels:
     """What a shipment's labels say, for this principal. Its members and admins get the lab's
     addresses; staff and stations get none on a download, and on labels they print only the return
-    address of a dewar whose way back is booked (the task that needs it), which is then recorded."""
+    address of a dewar whose way back is booked (the task that needs it), which is then recorded.
+    Everything comes through the Session, which decides what this principal may read."""
     row = session.entity("shipment", shipment_id)
-    shipment = session.app.shipment(shipment_id)
-    own = session.reads_lab_addresses(row["proposal"])
-    if own:
-        sender_name, sender_lines = _contact(session, shipment.proposal, shipment.sending_contact)
-        _, return_lines = _contact(session, shipment.proposal, shipment.return_contact)
-        return_lines = return_lines or sender_lines
-    else:
-        sender_name, sender_lines = row["proposal"], []
-        _, return_lines = _contact(session, shipment.proposal, shipment.return_contact or shipment.sending_contact) \
-            if printing else ("", [])
+    addresses = session.label_addresses(shipment_id, printing)
+    own, return_lines = addresses["own"], addresses["return_lines"]
     returning: list[str] = []
     dewars = []
     instrument = None
-    for dewar_row in session.views.dewars_of_shipments([row["id"]]):
-        boxes = session.views.containers_in([dewar_row["id"]])
-        held = session.views.samples_in([b["id"] for b in boxes]) if boxes else []
-        # Only the shipment's own proposal's samples: a puck the facility repacked still holds its owners'.
-        containers = [{"barcode": b["barcode"], "type": b["container_type"],
-                       "samples": sorted(([s["position"], s["name"], s["kind"]] for s in held
-                                          if s["container_id"] == b["id"] and s["proposal"] == row["proposal"]),
+    for packed in session.shipment_contents(row["id"]):
+        dewar_row = packed["dewar"]
+        containers = [{"barcode": b["container"]["barcode"], "type": b["container"]["container_type"],
+                       "samples": sorted(([s["position"], s["name"], s["kind"]] for s in b["samples"]),
                                          key=lambda s: int(s[0] or 0))}
-                      for b in boxes]
+                      for b in packed["containers"]]
         code = None if dewar_row["facility_code"] else MailInBarcode.parse(dewar_row["barcode"])
         return_courier = dewar_row["return_courier"]
         if not own:  # staff: a return label only for a booked way back, and only when printing
@@ -126,8 +95,8 @@ def gather(session: Session, shipment_id: str, printing: bool = False) -> Shipme
     if not dewars:
         raise InvalidValue(f"shipment {row['name']!r} has no dewar yet: add one before printing labels")
     return ShipmentLabels(shipment_id=row["id"], proposal=row["proposal"], name=row["name"],
-                          safety_level=row["safety_level"], sender_name=sender_name or row["proposal"],
-                          sender_lines=sender_lines, return_lines=return_lines,
+                          safety_level=row["safety_level"], sender_name=addresses["sender_name"],
+                          sender_lines=addresses["sender_lines"], return_lines=return_lines,
                           instrument=instrument, dewars=dewars, courier=row["courier"],
                           tracking_number=row["tracking_number"], return_labels_for=tuple(returning))
 

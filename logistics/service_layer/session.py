@@ -9,7 +9,7 @@ role table is these declarations); a test fails for a public method without one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from uuid import UUID
 
 from logistics.domain.errors import AccessDenied, NotFound, UnknownBarcode
@@ -26,6 +26,18 @@ class Session:
         self._notifications = notifications
 
     # --- visibility ------------------------------------------------------------------------
+    @allowed(EVERYONE)
+    def sees(self, proposal: str | None) -> bool:
+        """The one visibility rule (`Principal.sees`): whether this principal may see a thing of this
+        proposal (None: the facility's own). Every question of this Session and of the service layer's
+        helpers (labels, the feed, names in sentences) filters through here."""
+        return self.principal.sees(proposal)
+
+    @allowed(EVERYONE)
+    def visible(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows (each with its `proposal`) this principal may see; the others as if they did not exist."""
+        return [r for r in rows if self.sees(r.get("proposal"))]
+
     def _hidden_barcode(self, barcode: str) -> UnknownBarcode:
         return UnknownBarcode(f"no dewar or container has the barcode {barcode!r}")
 
@@ -34,7 +46,7 @@ class Session:
         """(type, id, read-model row) of a barcode this principal may see."""
         kind, entity_id = self.app.resolve(barcode)
         row = self.views.row(kind, entity_id)
-        if row is None or not self.principal.sees(row["proposal"]):
+        if row is None or not self.sees(row["proposal"]):
             raise self._hidden_barcode(barcode)
         return kind, entity_id, row
 
@@ -43,7 +55,7 @@ class Session:
         """The read-model row of an aggregate a command of this session just left: what the read
         model holds (or will hold) for it, without reading it back."""
         row = self.views.row_of(aggregate)
-        if not self.principal.sees(row["proposal"]):
+        if not self.sees(row["proposal"]):
             raise self._hidden_barcode(row["barcode"])
         return row
 
@@ -53,12 +65,12 @@ class Session:
             row = self.views.row(kind, UUID(str(entity_id)))
         except ValueError:
             row = None
-        if row is None or not self.principal.sees(row["proposal"]):
+        if row is None or not self.sees(row["proposal"]):
             raise NotFound(f"{kind} {entity_id!s} does not exist")
         return row
 
     def _member_command(self, command: str, proposal: str | None, hidden: Exception) -> None:
-        if not self.principal.sees(proposal):
+        if not self.sees(proposal):
             raise hidden
         if not self.principal.may(rule_of(getattr(Session, command)), proposal):
             raise AccessDenied(f"{command.replace('_', ' ')} is for the members of proposal {proposal}")
@@ -117,7 +129,7 @@ class Session:
         except UnknownBarcode:
             return
         row = self.views.row(kind, entity_id)
-        if kind != "container" or row is None or not self.principal.sees(row["proposal"]):
+        if kind != "container" or row is None or not self.sees(row["proposal"]):
             raise taken_by_another_proposal(code)
 
     @allowed(MEMBER, ADMIN)
@@ -125,7 +137,7 @@ class Session:
         """Containers and samples from spreadsheet rows into one of the principal's dewars, in one save."""
         from logistics.service_layer.importing import import_rows
         self._on_barcode("import_contents", dewar)
-        return import_rows(self.app, dewar, rows, self.principal.by, may_take=self.principal.sees)
+        return import_rows(self.app, dewar, rows, self.principal.by, may_take=self.sees)
 
     @allowed(MEMBER, ADMIN)
     def remove_container(self, barcode: str) -> None:
@@ -158,7 +170,7 @@ class Session:
     def protein_acronyms(self, proposal: str) -> list[str]:
         """The protein acronyms a proposal's recent samples used (a grid offers them), for whoever
         sees the proposal; sorted, each once."""
-        if not self.principal.sees(proposal):
+        if not self.sees(proposal):
             return []
         seen: set[str] = set()
         for row in self.views.latest_samples(proposal):
@@ -327,10 +339,10 @@ class Session:
             if "proposal" in event["data"]:
                 proposal = event["data"]["proposal"]
             elif event["event"] == "Cancelled" and kind == "dewar":
-                visible.append(event) if self.principal.sees(proposal) else None
+                visible.append(event) if self.sees(proposal) else None
                 proposal = None
                 continue
-            if self.principal.sees(proposal):
+            if self.sees(proposal):
                 visible.append(event)
         return visible
 
@@ -347,7 +359,7 @@ class Session:
     @allowed(EVERYONE)
     def names(self) -> Any:
         from logistics.service_layer.sentences import Names
-        return Names(self.views.rows, self.principal.sees, location_names=self._location_names(),
+        return Names(self.views.rows, self.sees, location_names=self._location_names(),
                      container_types={code: t.name for code, t in self.app.catalogue.container_types.items()},
                      person=self._person_name)
 
@@ -405,7 +417,7 @@ class Session:
     def as_of(self, kind: str, entity_id: UUID, when: datetime, name: str | None = None) -> Any:
         self.entity(kind, entity_id)
         then = self.app.as_of(entity_id, when, name)
-        if not self.principal.sees(getattr(then, "proposal", None)):
+        if not self.sees(getattr(then, "proposal", None)):
             raise NotFound(f"{name or entity_id} did not exist yet at {when.isoformat()}")
         return then
 
@@ -413,7 +425,7 @@ class Session:
     def sample_attributes(self, sample_id: UUID | str) -> dict[str, Any]:
         """A sample's attributes, from the sample itself (the read model keeps no copy)."""
         sample = self.app.sample(sample_id)
-        if not self.principal.sees(sample.proposal):
+        if not self.sees(sample.proposal):
             raise NotFound(f"sample {sample_id!s} does not exist")
         return sample.attributes
 
@@ -439,14 +451,14 @@ class Session:
     @allowed(EVERYONE)
     def shipments_named(self, name: str) -> list[dict[str, Any]]:
         """The shipments of this name (any case) that this principal may see: the find box's second try."""
-        return [r for r in self.views.shipments_named(name) if self.principal.sees(r["proposal"])]
+        return self.visible(self.views.shipments_named(name))
 
     @allowed(EVERYONE)
     def arrived_since(self, since: datetime) -> list[dict[str, Any]]:
         """The dewars that arrived at or after `since`, wherever they are now (the stores desk's
         "today's arrivals"), each with where it is in words; a member sees only their own."""
         from logistics.service_layer.sentences import where_words
-        rows = [r for r in self.views.arrived_since(since) if self.principal.sees(r["proposal"])]
+        rows = self.visible(self.views.arrived_since(since))
         for r in rows:
             r["where_text"] = where_words(r["where_kind"], r["where_code"], self._location_names())
         return rows
@@ -474,7 +486,7 @@ class Session:
         code = None
         if proposal is not None and proposal.strip() not in ("", ANY_PROPOSAL):
             code = proposal_code(proposal)
-            if not self.principal.sees(code):
+            if not self.sees(code):
                 raise NotFound(f"proposal {code!r} is not registered")
             self.app.proposal(code)
         return subscriptions.choose(self.principal, kind, code, delivery)
@@ -489,6 +501,102 @@ class Session:
         """How many of the outbox's messages stand in each status: admins only."""
         return self._subscriptions().outbox_counts()
 
+    # --- reading in batches (the API's DataLoaders) -------------------------------------------
+    @allowed(EVERYONE)
+    def rows(self, kind: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The read-model rows of these dewars, containers, samples or shipments that this principal may see."""
+        return self.visible(self.views.rows(kind, ids))
+
+    @allowed(EVERYONE)
+    def containers_in(self, dewar_ids: Iterable[str]) -> list[dict[str, Any]]:
+        return self.visible(self.views.containers_in(dewar_ids))
+
+    @allowed(EVERYONE)
+    def children_of(self, container_ids: Iterable[str]) -> list[dict[str, Any]]:
+        return self.visible(self.views.children_of(container_ids))
+
+    @allowed(EVERYONE)
+    def samples_in(self, container_ids: Iterable[str]) -> list[dict[str, Any]]:
+        return self.visible(self.views.samples_in(container_ids))
+
+    @allowed(EVERYONE)
+    def dewars_of_shipments(self, shipment_ids: Iterable[str]) -> list[dict[str, Any]]:
+        return self.visible(self.views.dewars_of_shipments(shipment_ids))
+
+    # --- the live feed ---------------------------------------------------------------------
+    @allowed(EVERYONE)
+    def feed_head(self) -> int:
+        """Where the live feed stands now (the last recorded event's position)."""
+        from logistics.service_layer.feed import Feed
+        return Feed(self.app, self.views).head()
+
+    @allowed(EVERYONE)
+    def feed(self, after: int, limit: int = 200) -> tuple[list[Any], int]:
+        """The live feed's items after a position that this principal may see, and where it goes on from."""
+        from logistics.service_layer.feed import Feed
+        return Feed(self.app, self.views).read(self.sees, after, limit)
+
+    # --- labels ----------------------------------------------------------------------------
+    @allowed(EVERYONE)
+    def shipment_named(self, proposal: str, name: str) -> str:
+        """The id of a proposal's shipment of this name; another proposal's is as missing as none."""
+        missing = NotFound(f"proposal {proposal.strip().lower()} has no shipment named {name.strip()!r}")
+        try:
+            shipment_id = str(self.app.find_shipment(proposal, name))
+            self.entity("shipment", shipment_id)
+        except NotFound:
+            raise missing from None  # the same answer whether it is missing or someone else's
+        return shipment_id
+
+    @allowed(EVERYONE)
+    def label_addresses(self, shipment_id: Any, printing: bool = False) -> dict[str, Any]:
+        """The addresses a shipment's labels carry for this principal. Its members and admins get the
+        lab's: the sender's name and lines and the return lines (`own`). Staff and stations get the
+        proposal's code as sender and no lines, except on labels they print (`printing`): then the
+        return lines, for the return label of a dewar whose way back is booked (the labelling decides
+        which dewars; the printing is recorded on each, see `record_labels_printed`)."""
+        row = self.entity("shipment", shipment_id)
+        shipment = self.app.shipment(shipment_id)
+        own = self.reads_lab_addresses(row["proposal"])
+        if own:
+            sender_name, sender_lines = self._lab_address(shipment.proposal, shipment.sending_contact)
+            _, return_lines = self._lab_address(shipment.proposal, shipment.return_contact)
+            return_lines = return_lines or sender_lines
+        else:
+            sender_name, sender_lines = row["proposal"], []
+            _, return_lines = self._lab_address(shipment.proposal, shipment.return_contact or shipment.sending_contact) \
+                if printing else ("", [])
+        return {"own": own, "sender_name": sender_name or row["proposal"], "sender_lines": sender_lines,
+                "return_lines": return_lines}
+
+    def _lab_address(self, proposal: str, contact_id: str | None) -> tuple[str, list[str]]:
+        if not contact_id:
+            return "", []
+        contact = self.app.proposal(proposal).lab_contacts.get(contact_id)
+        if contact is None:
+            return "", []
+        person = self.app.person_details(contact["person"])
+        address = self.app.sealer.open(contact["address"])
+        if person.get("erased") or address.get("erased"):
+            return "(erased)", []
+        lines = [*address.get("lines", []), address.get("country", "")]
+        return person.get("name", ""), [line for line in lines if line]
+
+    @allowed(EVERYONE)
+    def shipment_contents(self, shipment_id: Any) -> list[dict[str, Any]]:
+        """A shipment's dewars, each {"dewar": row, "containers": [{"container": row, "samples": rows}]},
+        with only the shipment's own proposal's samples: a puck the facility repacked into another
+        proposal's dewar still holds its owners', and their names are not this shipment's to show."""
+        row = self.entity("shipment", shipment_id)
+        packed = []
+        for dewar in self.views.dewars_of_shipments([row["id"]]):
+            boxes = self.views.containers_in([dewar["id"]])
+            held = self.views.samples_in([b["id"] for b in boxes]) if boxes else []
+            packed.append({"dewar": dewar, "containers": [
+                {"container": b, "samples": [s for s in held if s["container_id"] == b["id"]
+                                             and s["proposal"] == row["proposal"]]} for b in boxes]})
+        return packed
+
     @allowed(EVERYONE)
     def changer_map(self, instrument: str,
                     accounts: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None) -> dict[str, Any]:
@@ -498,7 +606,7 @@ class Session:
         barcode, pins, visit or time (staff see every position whole)."""
         changer = self.app.changer(instrument)
         rows = self.views.changer_map(changer.instrument)
-        mine = [r["occupant"] for r in rows if r["occupant"] and self.principal.sees(r["proposal"])]
+        mine = [r["occupant"] for r in rows if r["occupant"] and self.sees(r["proposal"])]
         containers = {r["id"]: r for r in self.views.rows("container", mine)} if mine else {}
         pins: dict[str, list[dict[str, Any]]] = {}
         for sample in (self.views.samples_in(mine) if mine else []):
