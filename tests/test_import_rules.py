@@ -6,6 +6,8 @@ breaks one fails here, naming the file, the line and the rule.
 - Only the service layer and the adapters (with bootstrap.py, which wires them, and views.py,
   the read model's queries) reach the event store's repository or the read model's tables.
 - Outside the service layer, nobody imports another module's `_`-prefixed names.
+- The API, the entrypoints and the service layer's helpers ask the Session, never `session.app` or
+  `session.views`; the read model and the outbox store implement the service layer's ports.
 - The service layer imports no adapter at module level (bootstrap.py hands adapters in); api/
   imports no adapter at all; the notifications' send policy and subscriptions are the service
   layer's: outside the adapters only the worker's round (`adapters.notifying.work`) is imported.
@@ -129,6 +131,50 @@ def test_the_visibility_rule_is_applied_by_the_session_only() -> None:
     assert not broken, broken
 
 
+def _session_reach_ins(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """`session.app` / `session.views` (or `x.session.app`): reaching through the Session to what is behind it."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("app", "views"):
+            owner = node.value
+            if (isinstance(owner, ast.Name) and owner.id == "session") or \
+                    (isinstance(owner, ast.Attribute) and owner.attr == "session"):
+                yield node.lineno, node.attr
+
+
+def test_the_api_and_the_labels_ask_the_session_not_what_is_behind_it() -> None:
+    broken = [f"{path}:{line} uses session.{attr} (add or use a Session method)"
+              for path, tree in [*_sources("logistics/api"), *_sources("logistics/entrypoints"),
+                                 *[(p, t) for p, t in _sources("logistics/service_layer")
+                                   if p != "logistics/service_layer/session.py"]]
+              for line, attr in _session_reach_ins(tree)]
+    assert not broken, broken
+
+
+def _same_methods(port: type, adapter: type) -> list[str]:
+    import inspect
+    differ = []
+    for name, wanted in inspect.getmembers(port, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        found = getattr(adapter, name, None)
+        if found is None:
+            differ.append(f"{adapter.__name__} lacks {name}")
+            continue
+        have = [p for p in inspect.signature(found).parameters if p != "self"]
+        want = [p for p in inspect.signature(wanted).parameters if p != "self"]
+        if have != want:
+            differ.append(f"{adapter.__name__}.{name}{tuple(have)} is not the port's {tuple(want)}")
+    return differ
+
+
+def test_the_adapters_implement_the_service_layers_ports() -> None:
+    """The read model and the outbox store answer every question their port names, with its parameters."""
+    from logistics.adapters.outbox import OutboxStore
+    from logistics.service_layer import ports
+    from logistics.views import Views
+    assert not _same_methods(ports.ReadModel, Views) + _same_methods(ports.OutboxStore, OutboxStore)
+
+
 def test_the_rules_see_a_reach_around(tmp_path: Path) -> None:
     """The checks above find what they look for (so that passing means something)."""
     tree = ast.parse("from logistics.views import _where\nfrom logistics.adapters.read_model import dewars\n"
@@ -139,6 +185,15 @@ def test_the_rules_see_a_reach_around(tmp_path: Path) -> None:
     looks = ast.parse("def f(ctx, principal, rows):\n    a = ctx.session.principal.sees(rows[0])\n"
                       "    return [r for r in rows if principal.sees(r)] and ctx.session.sees(a)\n")
     assert list(_principal_sees(looks)) == [2, 3]
+    assert list(_session_reach_ins(ast.parse("def f(info, session):\n    info.context.session.views.rows()\n"
+                                             "    return session.app.changer('i03')\n"))) == [(2, "views"), (3, "app")]
+
+    class Port:
+        def rows(self, kind: str, ids: list[str]) -> list[str]: ...
+
+    class Adapter:
+        def rows(self, kind: str) -> list[str]: ...
+    assert _same_methods(Port, Adapter) == ["Adapter.rows('kind',) is not the port's ('kind', 'ids')"]
 
 
 def test_every_benchmark_still_imports_what_it_names() -> None:

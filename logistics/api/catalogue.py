@@ -60,12 +60,12 @@ class Query:
     def container_types(self, info: strawberry.Info) -> list[ContainerType]:
         return [ContainerType(code=t.code, name=t.name, capacity=t.capacity, holds_samples=t.holds_samples,
                               holds_containers=t.holds_containers, goes_into=list(t.goes_into))
-                for t in info.context.session.app.catalogue.container_types.values()]
+                for t in info.context.session.catalogue().container_types.values()]
 
     @strawberry.field
     def sample_kinds(self, info: strawberry.Info) -> list[SampleKind]:
         return [SampleKind(code=k.code, name=k.name, technique=k.technique, goes_into=list(k.goes_into), schema=k.schema)
-                for k in info.context.session.app.catalogue.sample_kinds.values()]
+                for k in info.context.session.catalogue().sample_kinds.values()]
 
     @strawberry.field(description="The lab contacts of one of your proposals, for a shipment's sender and return address.")
     async def lab_contacts(self, info: strawberry.Info, proposal: str) -> list[LabContact]:
@@ -80,7 +80,7 @@ class Query:
 
     @strawberry.field
     async def locations(self, info: strawberry.Info) -> list[Location]:
-        rows = await info.context.run(info.context.session.views.locations)  # a database read: off the event loop
+        rows = await info.context.run(info.context.session.locations)  # a database read: off the event loop
         return [Location(code=r["code"], name=r["name"], kind=r["kind"]) for r in rows]
 
     @strawberry.field
@@ -88,4 +88,4 @@ class Query:
         return [Instrument(name=i.name, title=i.title, technique=i.technique,
                            changer_model=i.changer.model if i.changer else None,
                            changer_positions=len(i.changer.positions) if i.changer else 0)
-                for i in info.context.session.app.catalogue.instruments.values()]
+                for i in info.context.session.catalogue().instruments.values()]

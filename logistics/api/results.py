@@ -88,7 +88,7 @@ def scan_of(ctx: Context, outcome: dict[str, Any]) -> Scan:
 
 
 def _as_of_row(ctx: Context, kind: str, entity_id: UUID, when: datetime, name: str) -> dict[str, Any]:
-    return ctx.session.views.row_of(ctx.session.as_of(kind, entity_id, when, name))
+    return ctx.session.row_as_of(kind, entity_id, when, name)
 
 
 def by_barcode(ctx: Context, wanted: str, barcode: str, as_of: Optional[datetime]) -> Any:
@@ -110,8 +110,7 @@ def page(ctx: Context, kind: str, node: Callable[[dict[str, Any]], Any], edge: t
          after: Optional[str], **filters: Any) -> Any:
     first = max(1, min(first, 500))
     try:
-        rows, more = ctx.session.views.page(kind, proposals=ctx.session.visible_proposals(), first=first, after=after,
-                                            **filters)
+        rows, more = ctx.session.page(kind, first=first, after=after, **filters)
     except DomainError as e:  # a malformed cursor: an argument error, said plainly (lists have no problem union)
         raise GraphQLError(e.message) from None
     edges = [edge(cursor=encode_cursor(r, kind), node=node(r)) for r in rows]

@@ -203,7 +203,7 @@ class Container:
     @strawberry.field(description="Where it is now: its dewar's place, unless it is loaded or at an instrument.")
     async def where(self, info: strawberry.Info) -> Where:
         package = await info.context.loaders.dewar.load(self.dewar_id) if self.dewar_id else None
-        return Where.of(info.context.session.views.container_where(self.row, package))
+        return Where.of(info.context.session.container_where(self.row, package))
 
     @strawberry.field
     async def samples(self, info: strawberry.Info) -> list[Sample]:

@@ -16,11 +16,13 @@ from logistics.domain.errors import AccessDenied, NotFound, UnknownBarcode
 from logistics.service_layer.access import (ADMIN, BEAMLINE, EVERYONE, MEMBER, STORES, Principal, allowed, rule_of,
                                            taken_by_another_proposal)
 from logistics.service_layer.application import Logistics
+from logistics.service_layer.ports import ReadModel
 
 
 class Session:
-    def __init__(self, app: Logistics, views: Any, principal: Principal, notifications: Any = None):
-        """`notifications`: the `subscriptions.Subscriptions` bootstrap wired to the outbox store
+    def __init__(self, app: Logistics, views: ReadModel, principal: Principal, notifications: Any = None):
+        """`views`: the read model, through its port (`ports.ReadModel`, implemented by `views.Views`).
+        `notifications`: the `subscriptions.Subscriptions` bootstrap wired to the outbox store
         (`System.session(principal)` passes it); without it, the notification methods refuse."""
         self.app, self.views, self.principal = app, views, principal
         self._notifications = notifications
@@ -500,6 +502,32 @@ class Session:
     def outbox_counts(self) -> dict[str, int]:
         """How many of the outbox's messages stand in each status: admins only."""
         return self._subscriptions().outbox_counts()
+
+    # --- lists and reference data --------------------------------------------------------------
+    @allowed(EVERYONE)
+    def page(self, kind: str, first: int = 50, after: str | None = None, **filters: Any) -> tuple[list[dict[str, Any]], bool]:
+        """One page of dewars, containers, samples or shipments, of the proposals this principal may see."""
+        return self.views.page(kind, proposals=self.visible_proposals(), first=first, after=after, **filters)
+
+    @allowed(EVERYONE)
+    def row_as_of(self, kind: str, entity_id: UUID, when: datetime, name: str | None = None) -> dict[str, Any]:
+        """A thing as it was at a past time, as a read-model row (`as_of` decides who may see it)."""
+        return self.views.row_of(self.as_of(kind, entity_id, when, name))
+
+    @allowed(EVERYONE)
+    def container_where(self, row: dict[str, Any], package: dict[str, Any] | None) -> dict[str, Any]:
+        """Where a container (a row this principal was given) is: loaded, at an instrument, or in its dewar's place."""
+        return self.views.container_where(row, package)
+
+    @allowed(EVERYONE)
+    def catalogue(self) -> Any:
+        """The facility's container types, sample kinds and instruments (reference data, the same for all)."""
+        return self.app.catalogue
+
+    @allowed(EVERYONE)
+    def locations(self) -> list[dict[str, Any]]:
+        """The registered storage locations (reference data, the same for all)."""
+        return self.views.locations()
 
     # --- reading in batches (the API's DataLoaders) -------------------------------------------
     @allowed(EVERYONE)
