@@ -6,6 +6,8 @@ breaks one fails here, naming the file, the line and the rule.
 - Only the service layer and the adapters (with bootstrap.py, which wires them, and views.py,
   the read model's queries) reach the event store's repository or the read model's tables.
 - Outside the service layer, nobody imports another module's `_`-prefixed names.
+- The pages and the CLI's read commands read nothing of the read model but through a Session
+  (signing in, which builds the principal, excepted).
 - The API, the entrypoints and the service layer's helpers ask the Session, never `session.app` or
   `session.views`; the read model and the outbox store implement the service layer's ports.
 - The service layer imports no adapter at module level (bootstrap.py hands adapters in); api/
@@ -147,6 +149,22 @@ def test_the_api_and_the_labels_ask_the_session_not_what_is_behind_it() -> None:
                                  *[(p, t) for p, t in _sources("logistics/service_layer")
                                    if p != "logistics/service_layer/session.py"]]
               for line, attr in _session_reach_ins(tree)]
+    assert not broken, broken
+
+
+# Who someone is (their proposals) is read before a Session can exist: signing in builds the principal.
+BUILDS_THE_PRINCIPAL = {("logistics/entrypoints/web.py", "principal_of")}
+
+
+def test_the_pages_and_the_cli_read_through_a_session() -> None:
+    """The pages' routes and the CLI's read commands (where, history, status, as-of) ask a Session
+    (the CLI's as the operator), not the read model: only signing in reads it directly."""
+    broken = []
+    for path, tree in _sources("logistics/entrypoints"):
+        allowed_lines = {n.lineno for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+                         and (path, f.name) in BUILDS_THE_PRINCIPAL for n in ast.walk(f) if hasattr(n, "lineno")}
+        broken += [f"{path}:{node.lineno} reads .views (ask the Session)" for node in ast.walk(tree)
+                   if isinstance(node, ast.Attribute) and node.attr == "views" and node.lineno not in allowed_lines]
     assert not broken, broken
 
 

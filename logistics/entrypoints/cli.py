@@ -91,7 +91,8 @@ def init(ctx: click.Context, as_json: bool) -> None:
     def action(system: System) -> None:
         register_reference_data(system.app)
         data = {"database": system.database.url.render_as_string(hide_password=True),
-                "locations": len(system.views.locations()), "instruments": len(system.app.catalogue.instruments)}
+                "locations": len(system.session(OPERATOR).locations()),
+                "instruments": len(system.session(OPERATOR).catalogue().instruments)}
         _emit(data, as_json, f"initialised {data['database']}: {data['locations']} locations, "
                              f"{data['instruments']} instruments")
     _run(ctx, as_json, action)
@@ -149,12 +150,13 @@ def where(ctx: click.Context, barcode: str, as_of: str | None, as_json: bool) ->
     when = _parse_time(as_of.replace("Z", "+00:00")) if as_of else None
 
     def action(system: System) -> None:
+        session = system.session(OPERATOR)
         if when is None:
-            info = system.views.where(barcode)
+            info = session.where(barcode)
             _emit(info, as_json, _describe_where(info))
             return
-        _kind, entity_id = system.app.resolve(barcode)
-        state = system.app.as_of(entity_id, when, name=barcode).state()
+        kind, entity_id, _row = session.resolve(barcode)
+        state = session.as_of(kind, entity_id, when, name=barcode).state()
         _emit(state, as_json, "\n".join(f"{k}: {v}" for k, v in state.items()))
     _run(ctx, as_json, action)
 
@@ -169,16 +171,17 @@ def where(ctx: click.Context, barcode: str, as_of: str | None, as_json: bool) ->
 @click.pass_context
 def history(ctx: click.Context, barcode_or_id: str, output_format: str, output: str | None, as_json: bool) -> None:
     def action(system: System) -> None:
+        session = system.session(OPERATOR)
         kind = "entity"
         try:
             entity_id = UUID(barcode_or_id.strip())
         except ValueError:
-            kind, entity_id = system.app.resolve(barcode_or_id)
+            kind, entity_id, _row = session.resolve(barcode_or_id)
         if output_format in ("json", "pdf"):
             _audit_export(system, barcode_or_id.strip(), kind, entity_id, output_format, output)
             return
-        events = system.app.history(entity_id)
-        system.session(OPERATOR).tell(events, system.accounts.people)
+        events = session.any_history(entity_id)
+        session.tell(events, system.accounts.people)
         lines = [f"{e['time'].isoformat(timespec='seconds')}  {e['sentence']}, by {e['who']}"
                  f"{' at ' + e['station'] if e['station'] and e['station'] != e['who'] else ''}" for e in events]
         _emit(events, as_json, "\n".join(lines))
@@ -280,12 +283,8 @@ def verify(ctx: click.Context, since: int | None, print_anchor: bool, anchor_fil
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     def action(system: System) -> None:
-        views = system.views
-        dewars = views.dewars()
-        changers = {name: [p for p in views.changer_map(name) if p["barcode"]] for name in system.app.catalogue.instruments}
-        shipments = views.shipments_of(None)
-        data = {"shipments": shipments, "dewars": dewars, "changers": changers,
-                "unexpected": views.unexpected_arrivals()}
+        data = system.session(OPERATOR).overview()
+        shipments, dewars, changers = data["shipments"], data["dewars"], data["changers"]
         lines = ["SHIPMENTS"]
         lines += [f"  {s['proposal']:<10} {s['name'][:30]:<30} {s['workflow']}" for s in shipments]
         lines.append("DEWARS")

@@ -1,5 +1,17 @@
 """The web pages: server-rendered templates over the same GraphQL API, through the named
-operations in graphql/*.graphql (run in-process here, and from the browser by small scripts)."""
+operations in graphql/*.graphql (run in-process here, and from the browser by small scripts).
+
+Routes that are not GraphQL operations, and why (each still asks the Session, `system.session(me)`,
+for anything a proposal owns, so access is decided in the one place):
+
+| route | why not GraphQL | through |
+|---|---|---|
+| `POST /import` (here) | a multipart file upload (CSV/XLSX); GraphQL over JSON carries no files | `Session.import_contents` |
+| `GET /import-template.{csv,xlsx}` (here) | a file download of reference data only (the catalogue's columns), nobody's data | the catalogue |
+| `GET/POST /shipments/{id}/labels` (web.py) | PDF or ZPL bytes; GET downloads, POST prints and is recorded | `labelling.render_labels` / `print_labels` over the Session |
+| `GET /find` (web.py) | the header's barcode box: a redirect to the page, not data | `Session.resolve`, `Session.shipments_named` |
+| `/login`, `/logout`, `/health` (web.py) | signing in and out, and the load balancer's probe: no Session yet, or none needed | accounts, the projection's position |
+"""
 
 from __future__ import annotations
 

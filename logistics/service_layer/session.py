@@ -529,6 +529,35 @@ class Session:
         """The registered storage locations (reference data, the same for all)."""
         return self.views.locations()
 
+    # --- the command line's questions ---------------------------------------------------------
+    @allowed(EVERYONE)
+    def where(self, barcode: str) -> dict[str, Any]:
+        """Where a dewar or container is now, with a dewar's contents as far as this principal may see them."""
+        self.resolve(barcode)
+        found = self.views.where(barcode)
+        if "contents" in found:
+            found["contents"] = self._visible_tree(found["contents"])
+        return found
+
+    def _visible_tree(self, boxes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**b, "samples": self.visible(b["samples"]), "children": self._visible_tree(b["children"])}
+                for b in self.visible(boxes)]
+
+    @allowed(STORES, BEAMLINE, ADMIN)
+    def any_history(self, entity_id: UUID) -> list[dict[str, Any]]:
+        """Every event of any aggregate by its id (a location or a proposal too, not only what has a
+        barcode): for staff, who see every trip, e.g. the operator at the command line."""
+        return self.app.history(entity_id)
+
+    @allowed(EVERYONE)
+    def overview(self) -> dict[str, Any]:
+        """What is where, as far as this principal may see: shipments, dewars, what each sample
+        changer holds, and the unexpected arrivals (`logistics status`)."""
+        changers = {name: [p for p in self.views.changer_map(name) if p["barcode"] and self.sees(p["proposal"])]
+                    for name in self.app.catalogue.instruments}
+        return {"shipments": self.visible(self.views.shipments_of(None)), "dewars": self.visible(self.views.dewars()),
+                "changers": changers, "unexpected": self.visible(self.views.unexpected_arrivals())}
+
     # --- reading in batches (the API's DataLoaders) -------------------------------------------
     @allowed(EVERYONE)
     def rows(self, kind: str, ids: Iterable[str]) -> list[dict[str, Any]]:
