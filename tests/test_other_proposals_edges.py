@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from logistics.adapters.label_printer import LabelPrinter
-from logistics.domain.errors import NotFound
+from logistics.domain.errors import AccessDenied, NotFound
 from logistics.service_layer.access import Principal
 from logistics.service_layer.importing import ImportRefused
 from logistics.service_layer.labelling import gather
 from logistics.service_layer.session import Session
-from tests.helpers import ADMIN, USER, packed_dewar, proposal_with_contact
+from tests.helpers import ADMIN, STORES, USER, at_facility, packed_dewar, proposal_with_contact
 
 TAKEN = ("barcode 'CPS-0001' is already registered to another proposal: use another barcode, "
          "or ask the facility if this container is yours")
@@ -91,3 +91,55 @@ def test_a_member_of_another_proposal_cannot_gather_a_shipments_labels(system):
     with pytest.raises(NotFound) as hidden:
         gather(_member(system, "mx23694", "acct-ada"), their_shipment)
     assert "mx31020" not in hidden.value.message and "Theirs" not in hidden.value.message
+
+
+# --- notifications ----------------------------------------------------------------------------------
+
+def _signed_in(system, username: str, person: str) -> Session:
+    """A member's web session, as signing in builds it (the account linked to the person)."""
+    from logistics.entrypoints.web import principal_of
+    return system.session(principal_of(system, system.accounts.add(username, ["member"], person_id=person), "web"))
+
+
+def _ada_and_dorothy(system) -> tuple[Session, Session, str]:
+    """Ada, the PI of mx23694 (with its dewar at the facility), and Dorothy, the PI of mx31020."""
+    at_facility(system)
+    ada_person = next(iter(system.app.proposal("mx23694").members))
+    system.app.register_proposal("mx31020", "Viral proteases", ADMIN)
+    dorothy_person = str(system.app.register_person("Dorothy Hodgkin", "dorothy@other.example", ADMIN))
+    system.app.add_member("mx31020", dorothy_person, "pi", ADMIN)
+    return _signed_in(system, "ada", ada_person), _signed_in(system, "dorothy", dorothy_person), dorothy_person
+
+
+def test_a_member_of_another_proposal_cannot_read_or_change_someones_subscriptions(system):
+    ada, dorothy, _ = _ada_and_dorothy(system)
+    ada.set_notification_setting("dewar-arrived", "off", "mx23694")
+    before = ada.notification_settings()
+
+    assert {s["proposal"] for s in dorothy.notification_settings()} == {None, "mx31020"}
+    with pytest.raises(NotFound) as foreign:
+        dorothy.set_notification_setting("dewar-arrived", "immediate", "mx23694")
+    with pytest.raises(NotFound) as missing:
+        dorothy.set_notification_setting("dewar-arrived", "immediate", "zz99999")
+    assert foreign.value.message == missing.value.message.replace("zz99999", "mx23694")
+    with pytest.raises(AccessDenied):
+        dorothy.outbox()
+    assert ada.notification_settings() == before
+    assert {"kind": "dewar-arrived", "proposal": "mx23694", "delivery": "off", "is_default": False} in before
+
+
+def test_a_member_of_another_proposal_is_told_nothing_of_its_dewars(system):
+    ada, _, dorothy_person = _ada_and_dorothy(system)
+    system.app.report_damage(system.views.dewars(proposal="mx23694")[0]["barcode"], "dented lid", STORES)
+    system.notifications.projection.catch_up()
+    told = system.notifications.store.rows(limit=1000)
+    assert {r["kind"] for r in told if r["proposal"] == "mx23694"} >= {"dewar-arrived", "damage-reported"}
+    assert [r for r in told if r["recipient"] == dorothy_person] == []
+
+
+def test_the_live_feed_shows_a_member_of_another_proposal_nothing_of_its_events(system):
+    ada, dorothy, _ = _ada_and_dorothy(system)
+    theirs, _ = dorothy.feed(0, limit=1000)
+    mine, _ = ada.feed(0, limit=1000)
+    assert "Arrived" in {item.event["event"] for item in mine if item.proposal == "mx23694"}
+    assert [item for item in theirs if item.proposal != "mx31020"] == []
