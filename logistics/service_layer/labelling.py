@@ -101,19 +101,23 @@ def gather(session: Session, shipment_id: str, printing: bool = False) -> Shipme
                           tracking_number=row["tracking_number"], return_labels_for=tuple(returning))
 
 
+def _rendered(session: Session, printer: Any, shipment: str, stock: str, label_format: str,
+              printing: bool) -> tuple[ShipmentLabels, bytes]:
+    content = gather(session, find_shipment(session, shipment), printing)
+    return content, printer.render(content, stock, label_format)
+
+
 def render_labels(session: Session, printer: Any, shipment: str, stock: str = "a4-14",
                   label_format: str = "pdf") -> tuple[str, bytes]:
     """A shipment's labels, rendered: (its id, the bytes). Records nothing: a download to look at."""
-    shipment_id = find_shipment(session, shipment)
-    return shipment_id, printer.render(gather(session, shipment_id), stock, label_format)
+    content, data = _rendered(session, printer, shipment, stock, label_format, printing=False)
+    return content.shipment_id, data
 
 
 def print_labels(session: Session, printer: Any, shipment: str, stock: str = "a4-14", label_format: str = "pdf") -> bytes:
     """Render a shipment's labels and record the printing in its history (only if it rendered),
     and on each dewar whose return label gave staff the lab's address."""
-    shipment_id = find_shipment(session, shipment)
-    content = gather(session, shipment_id, printing=True)
-    data = printer.render(content, stock, label_format)
-    session.record_labels_printed(shipment_id, stock.strip().lower(), label_format.strip().lower(),
+    content, data = _rendered(session, printer, shipment, stock, label_format, printing=True)
+    session.record_labels_printed(content.shipment_id, stock.strip().lower(), label_format.strip().lower(),
                                   content.return_labels_for)
     return data

@@ -217,13 +217,6 @@ class Session:
         self._on_shipment("record_labels_printed", shipment_id)
         self.app.record_labels_printed(shipment_id, stock, label_format, self.principal.by, return_labels)
 
-    @allowed(EVERYONE)
-    def reads_lab_addresses(self, proposal: str) -> bool:
-        """Whether labels show this principal the proposal's postal addresses as a matter of course:
-        its members and admins. Staff and stations get one only on a return label they print for a
-        dewar whose way back is booked, and that printing is recorded on the dewar."""
-        return self.principal.may(rule_of(Session.lab_contacts), proposal)
-
     @allowed(MEMBER, STORES, ADMIN)  # stores may ask on a user's behalf
     def request_dispatch(self, barcode: str) -> dict[str, Any]:
         self._on_barcode("request_dispatch", barcode)
@@ -614,7 +607,7 @@ class Session:
         which dewars; the printing is recorded on each, see `record_labels_printed`)."""
         row = self.entity("shipment", shipment_id)
         shipment = self.app.shipment(shipment_id)
-        own = self.reads_lab_addresses(row["proposal"])
+        own = self.principal.may(rule_of(Session.lab_contacts), row["proposal"])  # as labContacts decides
         if own:
             sender_name, sender_lines = self._lab_address(shipment.proposal, shipment.sending_contact)
             _, return_lines = self._lab_address(shipment.proposal, shipment.return_contact)

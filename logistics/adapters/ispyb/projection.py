@@ -650,11 +650,13 @@ class _Writer:
                                             H.c.location, H.c.beamlineName).where(
                     H.c.containerId.in_({r["containerId"] for r in rows})).order_by(H.c.containerHistoryId)):
                 ids_of[tuple(r[1:])].append(r[0])
-            have = Counter({k: len(v) for k, v in ids_of.items()})
-            missing = not_had(rows, Counter(have), key)
-            for k, count in (Counter(tuple(r[c] for c in key) for r in rows)
-                             - Counter(tuple(r[c] for c in key) for r in missing)).items():
-                already.extend(ids_of[k][-count:])  # the newest of each: the batch that was cut off
+            missing = []
+            for row in rows:  # as many of each as ISPyB has are there; the newest: the batch cut off
+                had = ids_of[tuple(row[c] for c in key)]
+                if had:
+                    already.append(had.pop())
+                else:
+                    missing.append(row)
             rows = missing
         self.own_history = [*already, *(self.p.insert_rows(self.ix, H, rows) if rows else [])]
 
