@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from logistics.domain import facets, identifiers as ids, loading, packing
@@ -39,6 +39,23 @@ RETRY_SECONDS, RETRIES = 5.0, 200  # how long, and how often at most, a command 
 LOCATION_KINDS = ("storage",)
 logger = logging.getLogger("logistics.application")
 T = TypeVar("T")
+
+
+def project(aggregate: Any, domain_events: Iterable[Any]) -> Any:
+    """The library's projector (`project_aggregate`) without its per-event `isinstance` check
+    against a runtime Protocol, which costs about 30 µs on Python 3.11 (typing walks the
+    Protocol's members every time); our events are all the library's own classes."""
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
+
+
+class _Repository(Repository):
+    """The library's repository, projecting with `project` unless told otherwise."""
+
+    def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = project,
+            **options: Any) -> Any:
+        return super().get(aggregate_id, version=version, projector_func=projector_func, **options)
 
 
 class _StaleRead(Exception):
@@ -83,6 +100,39 @@ class Logistics(Application):
         self.proposals_of_person: Callable[[str], Iterable[str]] = lambda person_id: ()
         self._claims: dict[UUID, tuple[str, UUID]] = {}  # claims and locations never change once made
         self._locations: set[str] = set()
+
+    def construct_repository(self) -> Repository:
+        repository = super().construct_repository()
+        repository.__class__ = _Repository  # same state, our default projector
+        return repository
+
+    def save(self, *aggregates: Any, **kwargs: Any) -> Any:
+        """The library's save, for aggregates only (all `run_command` saves), without its Protocol
+        `isinstance` checks per aggregate (slow on Python 3.11, see `project`). A snapshot is taken of
+        the aggregate in hand when one of its events reaches a snapshot interval: the library reads
+        it back from the event store instead (50 events projected again, 15% of a scan's CPU
+        averaged over scans, measured with yappi)."""
+        processing_event: ProcessingEvent[Any] = ProcessingEvent()
+        for aggregate in aggregates:
+            if aggregate is not None:
+                processing_event.events.extend(aggregate.collect_events())
+                processing_event.aggregates[aggregate.id] = aggregate
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._snapshot_in_hand(processing_event)
+        self._notify(recordings)
+        return recordings
+
+    def _snapshot_in_hand(self, processing_event: ProcessingEvent[Any]) -> None:
+        if self.snapshots is None:
+            return
+        due = {event.originator_id for event in processing_event.events
+               if (interval := self.snapshotting_intervals.get(
+                   type(processing_event.aggregates.get(event.originator_id)))) is not None
+               and event.originator_version % interval == 0}
+        if due:
+            in_hand = [processing_event.aggregates[i] for i in due]
+            self.snapshots.put([getattr(type(a), "Snapshot", type(self).snapshot_class).take(a) for a in in_hand])
 
     def construct_transcoder(self) -> Any:
         if self._transcoder_class is None:
