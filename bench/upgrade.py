@@ -2,7 +2,8 @@
 
 1. The lock is resolved again with every package at its newest release (`./dev lock --upgrade`),
    in the work tree's uv.lock and requirements/*.txt; the releases that change are listed.
-2. The new lock is installed into `.venv-upgrade` and the whole suite runs there.
+2. The new lock is installed into `.venv-upgrade` and the whole suite runs there, in a shuffled
+   order (its seed is printed): new releases must not make any test depend on another.
 3. The benchmarks (default: core, labels, http; name others, or `all`) run in the old `.venv`
    and in `.venv-upgrade`, one after the other for each benchmark so that both meet the same
    machine, and every ratio and per-scan CPU figure is printed old beside new.
@@ -68,10 +69,10 @@ def main(argv: list[str]) -> int:
     for name, (old, new) in changed.items():
         print(f"  {name:<28} {old:>14} -> {new}")
 
-    step(f"the whole suite on the new releases, in {NEW.name}")
+    step(f"the whole suite on the new releases, in {NEW.name}, in a shuffled order")
     started = time.monotonic()
     env = {**os.environ, "LOGISTICS_VENV": str(NEW)}
-    suite = subprocess.run([str(ROOT / "dev"), "test", "-q", "-p", "no:cacheprovider"], cwd=ROOT, env=env)
+    suite = subprocess.run([str(ROOT / "dev"), "test", "--shuffle", "-q", "-p", "no:cacheprovider"], cwd=ROOT, env=env)
     print(f"suite: {'passed' if suite.returncode == 0 else 'FAILED (exit %d)' % suite.returncode} "
           f"in {time.monotonic() - started:.0f} s")
 
