@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import subprocess
 import time
 from pathlib import Path
@@ -46,5 +47,25 @@ def test_a_second_dev_serve_installs_nothing_and_its_banner_names_every_demo_acc
         assert example == "ada-at-the-facility"
         signed_in = httpx.post(f"http://127.0.0.1:{port}/login", json={"username": "ada", "password": example})
         assert signed_in.json() == {"ok": True, "name": "ada", "roles": ["member"]}
+    finally:
+        stop(process)
+
+
+def test_serving_the_demo_again_says_it_is_already_loaded_rather_than_showing_a_bar_stuck_at_nothing(tmp_path):
+    database = f"sqlite:///{tmp_path / 'logistics.db'}"
+    python = [sys.executable, "-m", "logistics", "--database", database]
+    subprocess.run([*python, "demo"], cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    port = free_port()
+    process = subprocess.Popen([*python, "serve", "--demo", "--port", str(port)], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = ""
+        for line in process.stderr:
+            banner += line
+            if "GraphQL:" in line:
+                break
+        assert "the demo data is already loaded" in banner, banner
+        assert "demo shipments" not in banner, banner  # no progress bar standing at 0 of 12
+        assert "ada, rosalind (mx23694)" in banner, banner
     finally:
         stop(process)

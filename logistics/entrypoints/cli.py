@@ -333,9 +333,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, with_demo: boo
     system = ctx.obj.system
     register_reference_data(system.app)
     if with_demo:
+        from logistics.entrypoints.demo import is_loaded
+
         data = load_demo()
-        with tqdm(total=len(data["shipments"]), desc="demo shipments", unit="shipment", file=sys.stderr) as bar:
-            run_demo(system.app, data, bar.update, accounts=system.accounts)
+        if is_loaded(system.app, data):  # a second start: no progress bar standing at 0 of 12
+            click.echo("the demo data is already loaded", err=True)
+        else:
+            with tqdm(total=len(data["shipments"]), desc="demo shipments", unit="shipment", file=sys.stderr) as bar:
+                run_demo(system.app, data, bar.update, accounts=system.accounts)
     url = system.database.url.render_as_string(hide_password=False)
     system.close()
     os.environ["LOGISTICS_DATABASE_URL"] = url

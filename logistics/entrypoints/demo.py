@@ -45,17 +45,23 @@ def demo_accounts(demo: dict[str, Any]) -> list[str]:
     return lines
 
 
+def is_loaded(app: Logistics, demo: dict[str, Any]) -> bool:
+    """Whether the demo data is in this database already (its first proposal is registered)."""
+    try:
+        app.proposal(demo["proposals"][0]["code"])
+        return True
+    except Exception:  # noqa: BLE001 - not registered, whichever way the application says so
+        return False
+
+
 def load_demo(app: Logistics, demo: dict[str, Any], progress: Callable[[int], None] = lambda n: None,
               accounts: Any = None) -> int:
     """Returns how many shipments were loaded; loads nothing if the demo is already there.
 
     With `accounts`, every demo person and staff member gets an account whose password is
     `demo-` followed by the username."""
-    try:
-        app.proposal(demo["proposals"][0]["code"])
+    if is_loaded(app, demo):
         return 0
-    except Exception:
-        pass
     contacts: dict[str, str] = {}
     for account in demo.get("staff_accounts", []) if accounts else []:
         accounts.add(account["username"], account["roles"], password=demo_password(account["username"]))
