@@ -232,8 +232,8 @@ class Logistics(Application):
     def resolve(self, barcode: str) -> tuple[str, UUID]:
         """Which entity a scanned or typed barcode names: (type, id)."""
         known = self._resolved.get(barcode)
-        if known is not None:  # the same text resolved before: its key's checks and hash (uuid5) again would cost
-            return known       # 0.1 ms of a scan's CPU, and a claim never changes once made
+        if known is not None:  # the same text resolved before (a station scans the same codes again and again):
+            return known       # no checks and no uuid5 hash again; a claim never changes once made
         code = barcode_key(barcode)
         key = claim_id(BARCODE, code)
         if key not in self._claims:
