@@ -14,6 +14,7 @@ Nothing is committed: keep it with `git commit uv.lock requirements/`, drop it w
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import sys
@@ -69,11 +70,13 @@ def main(argv: list[str]) -> int:
     for name, (old, new) in changed.items():
         print(f"  {name:<28} {old:>14} -> {new}")
 
-    step(f"the whole suite on the new releases, in {NEW.name}, in a shuffled order")
+    seed = random.randrange(1, 1_000_000)  # chosen here and printed: -q hides pytest-randomly's own line
+    step(f"the whole suite on the new releases, in {NEW.name}, in a shuffled order (./dev test --shuffle {seed})")
     started = time.monotonic()
     env = {**os.environ, "LOGISTICS_VENV": str(NEW)}
-    suite = subprocess.run([str(ROOT / "dev"), "test", "--shuffle", "-q", "-p", "no:cacheprovider"], cwd=ROOT, env=env)
-    print(f"suite: {'passed' if suite.returncode == 0 else 'FAILED (exit %d)' % suite.returncode} "
+    suite = subprocess.run([str(ROOT / "dev"), "test", "--shuffle", str(seed), "-q", "-p", "no:cacheprovider"],
+                           cwd=ROOT, env=env)
+    print(f"suite (shuffled, seed {seed}): {'passed' if suite.returncode == 0 else 'FAILED (exit %d)' % suite.returncode} "
           f"in {time.monotonic() - started:.0f} s")
 
     step(f"benchmarks, old ({OLD.name}) beside new ({NEW.name}): " + ", ".join(benches))

@@ -11,7 +11,7 @@ import contextlib
 import os
 import subprocess
 import uuid
-from typing import Iterator
+from typing import Any, Iterator
 
 import psycopg
 import pytest
@@ -86,3 +86,15 @@ def system(database_url: str) -> Iterator[System]:
         yield s
     finally:
         s.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Skipped tests are easy to miss in a long run: say which kind and how to run them."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        advice = " (the browser tests: apt-get install chromium; .ci/run installs it)" if "Chromium" in reason else ""
+        terminalreporter.write_line(f"{count} test{'s' if count > 1 else ''} skipped: {reason}{advice}", yellow=True)
