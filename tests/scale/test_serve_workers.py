@@ -39,14 +39,49 @@ def _processes_answering(port: int, connections: int, seconds: float = 60) -> se
                 c.close()
 
 
+def _answering(clients: list[httpx.Client]) -> dict[int, list[httpx.Client]]:
+    """The keep-alive clients each API process answers, by its process id."""
+    by_process: dict[int, list[httpx.Client]] = {}
+    for client in clients:
+        by_process.setdefault(client.get("/health").json()["process"], []).append(client)
+    return by_process
+
+
+def test_eight_stations_keep_alive_connections_are_shared_four_and_four_also_after_some_leave(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'logistics.db'}"
+    cli(url, "init", cwd=tmp_path)
+    port = free_port()
+    server = _serve(url, port, tmp_path)
+    clients: list[httpx.Client] = []
+    try:
+        _processes_answering(port, 1)  # up
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(8)]
+        first = _answering(clients)
+        # one process's GIL caps its share at a core: 6 of 8 stations on one starves them
+        assert sorted(len(c) for c in first.values()) == [4, 4], first
+        leaving = next(iter(first.values()))[:3]  # three stations of one process go home
+        for client in leaving:
+            client.close()
+            clients.remove(client)
+        time.sleep(0.5)  # the processes publish what they closed every 0.1 s
+        clients += [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(3)]
+        assert sorted(len(c) for c in _answering(clients).values()) == [4, 4]  # the newcomers went there
+    finally:
+        for client in clients:
+            client.close()
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr[-2000:]
+
+
 def test_two_api_processes_share_the_connections_and_one_that_is_killed_comes_back(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'logistics.db'}"
     cli(url, "init", cwd=tmp_path)
     port = free_port()
     server = _serve(url, port, tmp_path)
     try:
-        # 24 keep-alive connections opened one after another: each process listens on a socket of
-        # its own and the kernel spreads the connections (all 24 on one process: 1 chance in 8 million)
+        # 24 keep-alive connections opened one after another: the parent hands each to the process
+        # holding the fewest
         pids = _processes_answering(port, 24)
         assert len(pids) == 2, pids
         os.kill(pids.pop(), signal.SIGKILL)
@@ -127,3 +162,18 @@ def test_the_parent_keeps_the_read_model_up_to_date_without_a_reader_asking(tmp_
         server.send_signal(signal.SIGTERM)
         _, stderr = server.communicate(timeout=60)
     assert server.returncode == 0, stderr[-2000:]
+
+
+def test_api_processes_whose_parent_was_killed_stop_rather_than_hold_the_port(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'logistics.db'}"
+    cli(url, "init", cwd=tmp_path)
+    port = free_port()
+    server = _serve(url, port, tmp_path)
+    pids = _processes_answering(port, 4)
+    server.kill()  # SIGKILL: the parent cannot tell them
+    server.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+              for pid in pids):
+        assert time.monotonic() < deadline, f"API processes {pids} still run without their parent"
+        time.sleep(0.2)
