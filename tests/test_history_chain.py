@@ -8,12 +8,14 @@ import json
 import multiprocessing
 import threading
 from typing import Any
+from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from sqlalchemy import text
 
 from logistics.bootstrap import bootstrap
-from logistics.domain.chain import Anchor
+from logistics.domain.chain import Anchor, Head, link_events
 from logistics.service_layer import audit
 from tests.helpers import ADMIN, STORES, packed_dewar
 from tests.test_cli import logistics
@@ -185,6 +187,28 @@ def test_a_database_recorded_before_the_chain_is_linked_once_and_trusted_from_th
     assert report.ok and report.last > last
     assert report.sentences()[1] == (f"positions up to {last} were linked afterwards (backfill); "
                                      f"links are made as events are recorded from position {last + 1}")
+
+
+def test_the_links_recorded_are_the_ones_chain_py_makes_alone_and_in_a_group_with_a_failed_command(system):
+    """On PostgreSQL the server makes the links (a PL/pgSQL function): byte for byte chain.py's."""
+    recorder = system.app.recorder
+    head = recorder.chain_head()
+    a, b = uuid4(), uuid4()
+
+    def event(aggregate, version: int, state: bytes = b'{"k": 1}') -> StoredEvent:
+        return StoredEvent(aggregate, version, "logistics.domain.dewar:Dewar.Moved \u00e9", state)
+
+    alone = [event(a, 1), event(b, 1, b""), event(a, 2)]  # two aggregates, one twice
+    ids = list(recorder.insert_events(alone))
+    group = [[event(a, 3)], [event(b, 1)], [event(b, 2), event(a, 4)]]  # the second conflicts
+    done, errors = recorder._write_group(group)
+    assert list(errors) == [1] and isinstance(errors[1], IntegrityError)
+    ids += [*done[0], *done[2]]
+
+    expected, _ = link_events(Head(head.position, head.chain_hash), [*alone, *group[0], *group[2]], ids, {})
+    assert recorder.chain_rows(head.position, 10) == expected
+    assert recorder.chain_head().chain_hash == expected[-1].chain_hash
+    assert _verify(system).ok
 
 
 def test_stations_scanning_at_once_in_one_process_leave_a_history_that_verifies(system):

@@ -1,7 +1,10 @@
 """A history that proves itself: every recorded event is linked by hash to what came before it.
 
 Two chains, both SHA-256, written by the event store's recorders in the same transaction as the
-events (sqlite_writes.py, postgres_writes.py), into the table `event_chain`, one row per event:
+events (sqlite_writes.py, postgres_writes.py), into the table `event_chain`, one row per event.
+The SQLite recorder links with `link_events` below; the PostgreSQL one has the server do it, in a
+PL/pgSQL function that hashes the same bytes (`verify`, here, recomputes every link: a difference
+between the two would show as a break at the first event linked):
 
 * the event's **link in its aggregate's chain**: the hash of the previous version's link and of
   the event as stored (aggregate id, version, topic, state); an aggregate's version 1 follows
@@ -38,7 +41,7 @@ from uuid import UUID
 
 GENESIS = bytes(32)
 CHAIN_TABLE, HEAD_TABLE = "event_chain", "event_chain_head"
-_EVENT_TAG, _CHAIN_TAG = b"logistics.event.v1\x00", b"logistics.chain.v1\x00"
+EVENT_TAG, CHAIN_TAG = b"logistics.event.v1\x00", b"logistics.chain.v1\x00"
 _Q = struct.Struct(">Q")
 PAGE = 2000  # positions read per query while verifying
 BACKFILL_PAGE = 5000
@@ -82,13 +85,13 @@ def _bytes(value: Any) -> bytes:
 
 def event_link(previous: bytes, originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
     """An event's link in its aggregate's chain (each field length-prefixed: no two events hash alike)."""
-    return hashlib.sha256(b"".join((_EVENT_TAG, previous, _field(aggregate_id_text(originator_id).encode()),
+    return hashlib.sha256(b"".join((EVENT_TAG, previous, _field(aggregate_id_text(originator_id).encode()),
                                     _Q.pack(version), _field(_bytes(topic)), _field(_bytes(state))))).digest()
 
 
 def chain_link(previous: bytes, position: int, link: bytes) -> bytes:
     """The facility chain's link at a position."""
-    return hashlib.sha256(_CHAIN_TAG + previous + _Q.pack(position) + link).digest()
+    return hashlib.sha256(CHAIN_TAG + previous + _Q.pack(position) + link).digest()
 
 
 @dataclass(frozen=True)
