@@ -211,6 +211,36 @@ def test_the_links_recorded_are_the_ones_chain_py_makes_alone_and_in_a_group_wit
     assert _verify(system).ok
 
 
+def test_sqlite_keeps_only_committed_links_a_failed_commit_leaves_none_behind(tmp_path, monkeypatch):
+    """The SQLite recorder keeps each aggregate's last committed link (no query for it on the
+    next command): a link whose transaction did not commit must not be the one the next follows."""
+    from eventsourcing.persistence import OperationalError
+    from logistics.adapters.sqlite_writes import SQLiteLinker
+
+    system = bootstrap(f"sqlite:///{tmp_path / 'logistics.db'}")
+    try:
+        recorder = system.app.recorder
+        a = uuid4()
+
+        def event(version: int, state: bytes) -> StoredEvent:
+            return StoredEvent(a, version, "logistics.domain.dewar:Dewar.Moved", state)
+
+        recorder.insert_events([event(1, b"1")])
+        with monkeypatch.context() as patch:
+            def fail(self):
+                raise OperationalError("the commit failed")
+            patch.setattr(SQLiteLinker, "finish", fail)
+            with pytest.raises(OperationalError):
+                recorder.insert_events([event(2, b"never recorded")])
+        assert recorder._links[str(a)][0] == 1
+        recorder.insert_events([event(2, b"2")])
+        recorder.insert_events([event(3, b"3")])  # follows the kept link of version 2 as recorded
+        assert recorder._links[str(a)] == (3, recorder.chain_rows_of(str(a))[-1].event_hash)
+        assert _verify(system).ok
+    finally:
+        system.close()
+
+
 def test_stations_scanning_at_once_in_one_process_leave_a_history_that_verifies(system):
     system.app.register_facility_dewar("DLS-MX-0042", ADMIN)
     gate = threading.Barrier(6)

@@ -70,6 +70,8 @@ def _field(data: bytes) -> bytes:
 
 def aggregate_id_text(originator_id: UUID | str) -> str:
     """An aggregate id as the chain spells it: the canonical UUID form (SQLite stores it as hex)."""
+    if isinstance(originator_id, UUID):
+        return str(originator_id)
     try:
         return str(UUID(str(originator_id)))
     except ValueError:
@@ -85,8 +87,13 @@ def _bytes(value: Any) -> bytes:
 
 def event_link(previous: bytes, originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
     """An event's link in its aggregate's chain (each field length-prefixed: no two events hash alike)."""
-    return hashlib.sha256(b"".join((EVENT_TAG, previous, _field(aggregate_id_text(originator_id).encode()),
-                                    _Q.pack(version), _field(_bytes(topic)), _field(_bytes(state))))).digest()
+    return _event_link(previous, aggregate_id_text(originator_id), version, topic, state)
+
+
+def _event_link(previous: bytes, aggregate: str, version: int, topic: str, state: bytes) -> bytes:
+    """`event_link` of an aggregate id already as the chain spells it."""
+    return hashlib.sha256(b"".join((EVENT_TAG, previous, _field(aggregate.encode()), _Q.pack(version),
+                                    _field(_bytes(topic)), _field(_bytes(state))))).digest()
 
 
 def chain_link(previous: bytes, position: int, link: bytes) -> bytes:
@@ -121,7 +128,7 @@ def link_events(head: Head, events: Sequence[Any], positions: Sequence[int],
         prior = last.get(aggregate)
         if prior is None:
             prior = previous.get((aggregate, event.originator_version - 1), GENESIS)
-        link = event_link(prior, aggregate, event.originator_version, event.topic, event.state)
+        link = _event_link(prior, aggregate, event.originator_version, event.topic, event.state)
         chain = chain_link(chain, position, link)
         last[aggregate] = link
         rows.append(ChainRow(position, aggregate, event.originator_version, link, chain))
@@ -317,7 +324,7 @@ class _Verifier:
         if isinstance(previous, Break):
             previous.position = position
             return previous
-        link = event_link(previous, aggregate, event.originator_version, event.topic, event.state)
+        link = _event_link(previous, aggregate, event.originator_version, event.topic, event.state)
         if link != row.event_hash:
             return Break(position, aggregate, event.originator_version,
                          "the event was altered: its content no longer matches its hash")
@@ -392,8 +399,8 @@ def backfill_links(events: Iterable[Any], head: Head, aggregates: dict[str, byte
     chain = head.chain_hash
     for event in events:
         aggregate = aggregate_id_text(event.originator_id)
-        link = event_link(aggregates.get(aggregate, GENESIS), aggregate, event.originator_version, event.topic,
-                          event.state)
+        link = _event_link(aggregates.get(aggregate, GENESIS), aggregate, event.originator_version, event.topic,
+                           event.state)
         chain = chain_link(chain, event.id, link)
         aggregates[aggregate] = link
         yield ChainRow(event.id, aggregate, event.originator_version, link, chain)
