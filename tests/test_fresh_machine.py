@@ -17,6 +17,16 @@ from tests.conftest import stop
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _banner(process: subprocess.Popen) -> str:
+    """What a starting server printed, up to its banner's last line."""
+    banner = ""
+    for line in process.stderr:
+        banner += line
+        if "GraphQL:" in line:
+            break
+    return banner
+
+
 def test_a_second_dev_serve_installs_nothing_and_its_banner_names_every_demo_account_of_the_readme(tmp_path):
     port = free_port()
     env = {**os.environ, "LOGISTICS_DATABASE_URL": f"sqlite:///{tmp_path / 'logistics.db'}"}
@@ -24,11 +34,7 @@ def test_a_second_dev_serve_installs_nothing_and_its_banner_names_every_demo_acc
     process = subprocess.Popen([str(ROOT / "dev"), "serve", "--port", str(port)], cwd=tmp_path, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        banner = ""
-        for line in process.stderr:
-            banner += line
-            if "GraphQL:" in line:
-                break
+        banner = _banner(process)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -59,11 +65,7 @@ def test_serving_the_demo_again_says_it_is_already_loaded_rather_than_showing_a_
     process = subprocess.Popen([*python, "serve", "--demo", "--port", str(port)], cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        banner = ""
-        for line in process.stderr:
-            banner += line
-            if "GraphQL:" in line:
-                break
+        banner = _banner(process)
         assert "the demo data is already loaded" in banner, banner
         assert "demo shipments" not in banner, banner  # no progress bar standing at 0 of 12
         assert "ada, rosalind (mx23694)" in banner, banner

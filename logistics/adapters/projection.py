@@ -18,10 +18,12 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 from uuid import UUID
 
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, bindparam, insert, select, update
+
+from logistics.service_layer.application import project
 
 logger = logging.getLogger("logistics.projection")
 metadata = MetaData()
@@ -213,13 +215,6 @@ class TrackingProjection:
         raise NotImplementedError
 
 
-def _project(aggregate: Any, domain_events: Iterable[Any]) -> Any:
-    """The library's projector without its per-event Protocol isinstance check (slow on Python 3.11)."""
-    for domain_event in domain_events:
-        aggregate = domain_event.mutate(aggregate)
-    return aggregate
-
-
 class AggregateCache:
     """For a projection that needs each touched aggregate as it was before a batch's events: the
     ones it projected last, remembered, else read from the event store (from their snapshots)."""
@@ -239,8 +234,8 @@ class AggregateCache:
             return cached
         if cached is not None and version - 1 - self.CATCH_UP_AT_MOST <= cached.version < version - 1:
             # another process applied its latest events (serve --workers N): read only those
-            return _project(cached, self.app.events.get(originator_id, gt=cached.version, lte=version - 1))
-        return self.app.repository.get(originator_id, version=version - 1, projector_func=_project)
+            return project(cached, self.app.events.get(originator_id, gt=cached.version, lte=version - 1))
+        return self.app.repository.get(originator_id, version=version - 1, projector_func=project)
 
     def _remember(self, originator_id: UUID, aggregate: Any) -> None:
         if not hasattr(self, "_aggregates"):

@@ -162,6 +162,7 @@ class Dispatcher:
         return theirs
 
     def open_connections(self) -> list[int]:
+        """Per process: handed to it since it started, less those it has closed (as it last said)."""
         return [self.sent[n] - self.closed[n] for n in range(len(self.sent))]
 
     def start(self) -> None:
@@ -192,7 +193,8 @@ class Dispatcher:
 
     def _hand(self, connection: socket.socket) -> None:
         with self._guard:
-            order = sorted(range(len(self.sent)), key=lambda n: self.sent[n] - self.closed[n])
+            held = self.open_connections()
+            order = sorted(range(len(held)), key=held.__getitem__)
             for n in order:
                 end = self.ends[n]
                 if end is None:
