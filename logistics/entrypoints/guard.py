@@ -110,16 +110,15 @@ class Guard:
             return
         limit = self.settings.max_upload if scope["path"] in UPLOAD_PATHS else self.settings.max_body
         declared = _header(scope, b"content-length")
-        too_large = (f"the request body is larger than {_size_text(limit)}, the most this server accepts"
-                     + (" for a spreadsheet upload" if limit == self.settings.max_upload else "")
-                     + ": send less, or ask the operator to raise "
-                     + ("LOGISTICS_MAX_UPLOAD" if limit == self.settings.max_upload else "LOGISTICS_MAX_BODY"))
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _refuse(send, 413 if declared.isdigit() else 400,
-                          too_large if declared.isdigit() else "the Content-Length header is not a number")
+                          self.too_large(limit) if declared.isdigit() else "the Content-Length header is not a number")
             return
-        scope.setdefault("state", {})["csp_nonce"] = nonce = secrets.token_urlsafe(16)
-        policy = GRAPHIQL_POLICY if scope["path"] == "/graphql" else _policy(nonce)
+        if scope["path"] == "/graphql":  # JSON, or GraphiQL's page, which runs no inline script: no nonce
+            policy = GRAPHIQL_POLICY
+        else:
+            scope.setdefault("state", {})["csp_nonce"] = nonce = secrets.token_urlsafe(16)
+            policy = _policy(nonce)
         received, started, exceeded = 0, False, False
 
         async def counted() -> Message:
@@ -147,7 +146,13 @@ class Guard:
             if not exceeded:
                 raise
         if exceeded and not started:
-            await _refuse(send, 413, too_large)
+            await _refuse(send, 413, self.too_large(limit))
+
+    def too_large(self, limit: int) -> str:
+        upload = limit == self.settings.max_upload
+        return (f"the request body is larger than {_size_text(limit)}, the most this server accepts"
+                + (" for a spreadsheet upload" if upload else "")
+                + ": send less, or ask the operator to raise " + ("LOGISTICS_MAX_UPLOAD" if upload else "LOGISTICS_MAX_BODY"))
 
     def foreign(self, scope: Scope) -> str | None:
         """Why a request may have been sent by another site's page, or None."""
