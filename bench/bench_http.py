@@ -410,8 +410,13 @@ def remaining_phase_seconds(phases_left: int, reserve: float) -> float:
     return max(1.0, min(PHASE_SECONDS, available / max(1, phases_left) - 1.5))
 
 
-def run(name: str, database_url: str, cwd: Path, raw: float, reserve: float, workers: int = 1) -> bool:
+def run(name: str, database_url: str, cwd: Path, reserve: float, workers: int = 1) -> bool:
     cli(database_url, "demo", cwd=cwd)
+    # The baseline again right before these phases, on this machine as it is now: measured once at
+    # the start, it was a minute or two older than the last run's phases, and this machine's speed
+    # wanders (raw sqlite3 gave 3,698 to 6,555/s in runs of one day).
+    raw = raw_insert_rate(cwd)
+    print(f"{name:<11} baseline raw sqlite3 inserts, measured before this run's phases: {raw:.0f}/s", flush=True)
     system = bootstrap(database_url)
     try:
         station_token = system.accounts.create_token(STATION, "bench")[1]
@@ -477,8 +482,8 @@ def main() -> int:
     verified = True
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        raw = raw_insert_rate(folder)
-        print(f"baseline    raw sqlite3, one durable INSERT transaction per event: {raw:.0f}/s", flush=True)
+        print("baseline    raw sqlite3, one durable INSERT transaction per event (WAL, synchronous=FULL): "
+              "measured before each run", flush=True)
         with scratch_postgres("logistics_bench_http") as url:
             # Each run leaves the runs after it their share of the time that remains.
             runs = [("sqlite", "sqlite", 1), (f"sqlite x{WORKERS}", "sqlite", WORKERS)]
@@ -489,7 +494,7 @@ def main() -> int:
                 cwd.mkdir()
                 database_url = f"sqlite:///{cwd / 'bench.db'}" if database == "sqlite" else database
                 reserve = (DEADLINE - time.monotonic()) * (len(runs) - n - 1) / (len(runs) - n) + 5.0
-                verified &= run(name, database_url, cwd, raw, reserve, workers)
+                verified &= run(name, database_url, cwd, reserve, workers)
     return 0 if verified else 1
 
 
