@@ -864,12 +864,12 @@ def test_malformed_graphql_is_refused_by_graphql_not_by_a_crash(api: Api) -> Non
     assert api.data("ada", "{ me { name } }") == {"me": {"name": "ada"}}
 
 
-RAN_HERE: set[str] = set()  # the tests of this module that ran in this process
+RAN_HERE: set[str] = set()  # the tests of this module that ran in this process (node ids: each parameter too)
 
 
 @pytest.fixture(autouse=True)
 def ran_here(request: pytest.FixtureRequest) -> None:
-    RAN_HERE.add(request.node.originalname)
+    RAN_HERE.add(request.node.nodeid)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -879,8 +879,10 @@ def every_mutation_succeeded_in_a_journey(request: pytest.FixtureRequest) -> Any
     when the whole module ran, for each server it ran against."""
     failed_before = request.session.testsfailed
     yield
-    defined = [name for name in dir(request.module) if name.startswith("test_")]
-    if RAN_HERE != set(defined) or request.session.testsfailed > failed_before:
+    items = [item for item in request.session.items if item.module is request.module]
+    defined = {name for name in dir(request.module) if name.startswith("test_")}
+    if {item.originalname for item in items} != defined or RAN_HERE != {item.nodeid for item in items} \
+            or request.session.testsfailed > failed_before:
         return  # a subset ran in this process (-k, a node id, xdist spreading the file), or a journey failed
     for url, args in API_ARGS.items():  # the journeys' servers (a test with a private server is not one)
         missing = set(args) - SUCCEEDED.get(url, set())
