@@ -25,7 +25,10 @@ THREADS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="logistics-api")
 
 
 def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Awaitable[Any]:
-    return asyncio.get_running_loop().run_in_executor(THREADS, partial(fn, *args, **kwargs))
+    """What `loop.run_in_executor(THREADS, partial(fn, ...))` does, without its check that the callable
+    is no coroutine function: `inspect` unwraps the partial to look, 4% of a scan's service-layer
+    CPU (yappi). Like run_in_executor, the function runs without the caller's context variables."""
+    return asyncio.wrap_future(THREADS.submit(fn, *args, **kwargs), loop=asyncio.get_running_loop())
 
 
 def _by_key(rows: list[dict[str, Any]], key: str, keys: list[str], many: bool) -> list[Any]:

@@ -123,6 +123,7 @@ class Logistics(Application):
         self.proposals_of_person: Callable[[str], Iterable[str]] = lambda person_id: ()
         self._claims: dict[UUID, tuple[str, UUID]] = {}  # claims and locations never change once made
         self._locations: set[str] = set()
+        self._location_of: dict[str, str] = {}  # text scanned -> its location code, as _resolved for barcodes
         self._resolved: dict[str, tuple[str, UUID]] = {}  # text scanned -> its claim: a station scans the same codes
 
     def construct_repository(self) -> Repository:
@@ -333,12 +334,18 @@ class Logistics(Application):
         except AggregateNotFoundError:
             raise NotFound(f"instrument {name!r} is not registered") from None
 
-    def location(self, code: str) -> str:
-        code = ids.location_code(code)
+    def location(self, text: str) -> str:
+        known = self._location_of.get(text)
+        if known is not None:  # the same text scanned before: no checks again (a registered location stays so)
+            return known
+        code = ids.location_code(text)
         if code not in self._locations:
             if Location.create_id(code) not in self.repository:
                 raise InvalidValue(f"location {code!r} is not registered: scan a location barcode such as loc-goods-in")
             self._locations.add(code)
+        if len(self._location_of) >= RESOLVED_KEPT:
+            self._location_of.clear()
+        self._location_of[text] = code
         return code
 
     def _package_of(self, container: Container) -> Dewar | None:
