@@ -88,6 +88,49 @@ async def test_a_scan_over_post_records_it_and_answers_the_dewar(client: httpx.A
 
 
 
+SCAN_OR_PROBLEM = ("mutation S($b: String!, $l: String!) { scanDewar(barcode: $b, location: $l) { __typename "
+                   "... on Scan { changed dewar { barcode where { code } } } ... on Problem { message code } } }")
+
+
+async def test_the_same_scan_document_answers_each_dewar_and_each_refusal_in_its_own_words(
+        client: httpx.AsyncClient, system: System) -> None:
+    """A station sends one document all day; the fields it selects are collected once (PlannedFields),
+    and every reply must still be the one its own scan earned, whatever came before it."""
+    for code in ("DLS-MX-0100", "DLS-MX-0101"):
+        system.app.register_facility_dewar(code, SYSTEM)
+    replies = [(await by_post(client, SCAN_OR_PROBLEM, {"b": barcode, "l": location})).json()["data"]["scanDewar"]
+               for barcode, location in [("DLS-MX-0100", "loc-stores-a1"), ("DLS-MX-0101", "loc-stores-a2"),
+                                         ("DLS-MX-0199", "loc-stores-a1"), ("DLS-MX-0100", "loc-stores-a1"),
+                                         ("DLS-MX-0100", "loc-nowhere"), ("DLS-MX-0101", "loc-stores-b1")]]
+    assert replies == [
+        {"__typename": "Scan", "changed": True, "dewar": {"barcode": "DLS-MX-0100", "where": {"code": "loc-stores-a1"}}},
+        {"__typename": "Scan", "changed": True, "dewar": {"barcode": "DLS-MX-0101", "where": {"code": "loc-stores-a2"}}},
+        {"__typename": "UnknownBarcodeError", "code": "unknown_barcode",
+         "message": "no dewar or container has the barcode 'DLS-MX-0199'"},
+        {"__typename": "Scan", "changed": False, "dewar": {"barcode": "DLS-MX-0100", "where": {"code": "loc-stores-a1"}}},
+        {"__typename": "InvalidValueError", "code": "invalid_value",
+         "message": "location 'loc-nowhere' is not registered: scan a location barcode such as loc-goods-in"},
+        {"__typename": "Scan", "changed": True, "dewar": {"barcode": "DLS-MX-0101", "where": {"code": "loc-stores-b1"}}},
+    ]
+
+
+@pytest.mark.parametrize("directive, shown", [("@include(if: $x)", True), ("@skip(if: $x)", False)])
+async def test_fields_a_variable_includes_come_and_go_with_it_in_the_same_document(
+        client: httpx.AsyncClient, system: System, directive: str, shown: bool) -> None:
+    system.app.register_facility_dewar("DLS-MX-0100", SYSTEM)
+    system.app.scan_dewar("DLS-MX-0100", "loc-stores-a1", SYSTEM)
+    query = (f"query D($b: String!, $x: Boolean!) {{ lookup(barcode: $b) {{ "
+             f"... on Dewar {{ barcode ...Where {directive} }} }} }} fragment Where on Dewar {{ where {{ code }} }}")
+    asked = []
+    for more in (True, False, True, False):
+        variables = {"b": "DLS-MX-0100", "x": more if shown else not more}
+        asked.append((await by_post(client, query, variables)).json())
+        assert asked[-1] == (await by_strawberry(client, query, variables)).json()
+    with_where = {"data": {"lookup": {"barcode": "DLS-MX-0100", "where": {"code": "loc-stores-a1"}}}}
+    without = {"data": {"lookup": {"barcode": "DLS-MX-0100"}}}
+    assert asked == [with_where, without, with_where, without]
+
+
 async def test_what_goes_wrong_inside_is_masked_and_logged(client: httpx.AsyncClient, system: System,
                                                           monkeypatch: pytest.MonkeyPatch,
                                                           caplog: pytest.LogCaptureFixture) -> None:
