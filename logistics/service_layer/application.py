@@ -39,7 +39,7 @@ BARCODE = "barcode"
 SERIAL = "dewar-serial"  # each mail-in serial is allocated once, facility-wide: a claim names its one code
 RETRY_SECONDS, RETRIES = 5.0, 200  # how long, and how often at most, a command overtaken by others' saves tries again
 LOCATION_KINDS = ("storage",)
-RESOLVED_KEPT = 50_000  # texts remembered by resolve(), then forgotten all at once
+RESOLVED_KEPT = 50_000  # texts remembered by resolve() and location(), each, then forgotten all at once
 logger = logging.getLogger("logistics.application")
 T = TypeVar("T")
 
@@ -79,6 +79,14 @@ class _Repository(Repository):
                 taken.add(aggregate_id)
                 return deepcopy(cached)
         return super().get(aggregate_id, version=version, projector_func=projector_func, **options)
+
+
+def _remember(memo: dict[str, T], text: str, value: T) -> T:
+    """What a scanned text stands for, kept for the next scan of it; at most RESOLVED_KEPT texts."""
+    if len(memo) >= RESOLVED_KEPT:
+        memo.clear()
+    memo[text] = value
+    return value
 
 
 class _StaleRead(Exception):
@@ -289,10 +297,7 @@ class Logistics(Application):
                 self._refuse_misread_serial(barcode, code)
                 raise UnknownBarcode(f"no dewar or container has the barcode {barcode!r}") from None
             self._claims[key] = (claim.entity_type, UUID(claim.entity_id))
-        if len(self._resolved) >= RESOLVED_KEPT:
-            self._resolved.clear()
-        self._resolved[barcode] = self._claims[key]
-        return self._claims[key]
+        return _remember(self._resolved, barcode, self._claims[key])
 
     def dewar(self, barcode: str) -> Dewar:
         kind, entity_id = self.resolve(barcode)
@@ -343,10 +348,7 @@ class Logistics(Application):
             if Location.create_id(code) not in self.repository:
                 raise InvalidValue(f"location {code!r} is not registered: scan a location barcode such as loc-goods-in")
             self._locations.add(code)
-        if len(self._location_of) >= RESOLVED_KEPT:
-            self._location_of.clear()
-        self._location_of[text] = code
-        return code
+        return _remember(self._location_of, text, code)
 
     def _package_of(self, container: Container) -> Dewar | None:
         return self.repository.get(UUID(container.dewar_id)) if container.dewar_id else None
